@@ -1,0 +1,58 @@
+"""Every interactive demo (a ``demo_*`` function in a helpers module) works at every slider extreme,
+and its callback is live: median under 100 ms on this machine."""
+
+import importlib
+import pkgutil
+import statistics
+
+import pytest
+
+import helpers
+from helpers.widgets import InteractiveFigure, slider_extremes
+
+SHARED = {"checks", "plotting", "widgets"}
+
+
+def _demos():
+    found = []
+    for info in pkgutil.iter_modules(helpers.__path__):
+        if info.name in SHARED or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"helpers.{info.name}")
+        for name in sorted(dir(module)):
+            if name.startswith("demo_") and callable(getattr(module, name)):
+                found.append(pytest.param(module, name, id=f"{info.name}.{name}"))
+    return found
+
+
+DEMOS = _demos()
+
+
+@pytest.mark.parametrize(("module", "name"), DEMOS)
+def test_demo_renders_at_every_extreme(module, name):
+    demo = getattr(module, name)()
+    assert isinstance(demo, InteractiveFigure)
+    extremes = slider_extremes(demo.controls)
+    assert 1 <= len(extremes) <= 64, "keep demos to a few controls"
+    for values in extremes:
+        png = demo.render(**values)
+        assert png[:8] == b"\x89PNG\r\n\x1a\n", values
+
+
+@pytest.mark.parametrize(("module", "name"), DEMOS)
+def test_demo_callback_is_live(module, name):
+    demo = getattr(module, name)()
+    controls = list(demo.controls.values())
+    for i in range(9):  # move the first control back and forth like a learner would
+        w = controls[0]
+        if hasattr(w, "min"):
+            w.value = w.min if i % 2 else w.max
+        else:
+            demo.update()
+    median = statistics.median(demo.timings_ms[1:])
+    assert median < 100, (f"{name}: median callback {median:.0f} ms; use InteractiveFigure's fast mode "
+                          "(setup=... returning the changing artists; see helpers/widgets.py)")
+
+
+def test_demos_exist():
+    assert DEMOS, "no demo_* functions found in helpers"
