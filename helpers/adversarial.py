@@ -1,0 +1,220 @@
+"""Adversarial examples and adversarial training (notebook 06).
+
+* FGSM (Goodfellow, Shlens & Szegedy 2015, arXiv 1412.6572): x' = clip_[0,1](x + eps * sign(grad_x L(f(x), y))).
+* PGD (Madry et al. 2018, arXiv 1706.06083): from x (or a uniform random start in the eps-ball), repeat
+  x' <- clip_[0,1](x + clip_[-eps,eps](x' + alpha * sign(grad_x L) - x)).
+Both under the L-infinity threat model with inputs in [0, 1], step for step the algorithms of torchattacks'
+``FGSM`` and ``PGD`` (the tests compare against outputs of torchattacks 3.5.1 on the same model and inputs).
+* Adversarial training (Madry et al. 2018, eq. 2.1): min_theta E max_{||delta|| <= eps} L(f(x + delta), y),
+  the inner max approximated by the attack against the *current* model at every step.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from helpers.plotting import COLORS, label_axes
+from helpers.widgets import InteractiveFigure, float_slider, int_slider
+
+__all__ = ["DigitsData", "load_digits_data", "make_mlp", "accuracy", "fgsm", "pgd", "adversarial_training",
+           "robust_accuracy", "demo_attack"]
+
+
+@dataclass(frozen=True)
+class DigitsData:
+    """scikit-learn's bundled 8x8 digits, pixels scaled to [0, 1], a fixed train/test split."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+def load_digits_data(seed: int = 0, n_train: int = 1250) -> DigitsData:
+    """Load the digits (offline: they ship with scikit-learn) and split them with ``seed``."""
+    from sklearn.datasets import load_digits
+
+    if not (100 <= n_train <= 1697):
+        raise ValueError(f"n_train must be in [100, 1697], got {n_train}")
+    d = load_digits()
+    x = torch.tensor(d.data / 16.0, dtype=torch.float32)
+    y = torch.tensor(d.target, dtype=torch.long)
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+    return DigitsData(x[order[:n_train]], y[order[:n_train]], x[order[n_train:]], y[order[n_train:]])
+
+
+def make_mlp(hidden: int = 128, seed: int = 0) -> nn.Module:
+    """A one-hidden-layer MLP on the 64 pixels, initialised from ``seed``."""
+    if hidden < 1:
+        raise ValueError(f"hidden must be >= 1, got {hidden}")
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10))
+
+
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Fraction of ``x`` classified as ``y`` (model in eval mode, no gradients)."""
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        acc = float((model(x).argmax(dim=1) == y).float().mean())
+    model.train(was_training)
+    return acc
+
+
+def _check(x: torch.Tensor, y: torch.Tensor, eps: float) -> None:
+    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor) or len(x) != len(y) or len(x) == 0:
+        raise ValueError("x and y must be non-empty tensors with the same first dimension")
+    if float(x.min()) < 0.0 or float(x.max()) > 1.0:
+        raise ValueError("inputs must lie in [0, 1]")
+    if not (eps >= 0.0) or not np.isfinite(eps):
+        raise ValueError(f"eps must be a finite number >= 0, got {eps}")
+
+
+def _input_grad(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    x = x.clone().detach().requires_grad_(True)
+    loss = F.cross_entropy(model(x), y)
+    (g,) = torch.autograd.grad(loss, x)  # gradients w.r.t. the input only: parameter .grad is untouched
+    return g
+
+
+def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float) -> torch.Tensor:
+    """Fast Gradient Sign Method (Goodfellow et al. 2015, eq. 3), L-inf, clipped to [0, 1].
+
+    The model is put in eval mode for the attack and restored afterwards (as torchattacks does).
+    """
+    _check(x, y, eps)
+    was_training = model.training
+    model.eval()
+    g = _input_grad(model, x, y)
+    model.train(was_training)
+    return (x + eps * g.sign()).clamp(0.0, 1.0).detach()
+
+
+def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, alpha: float, steps: int,
+        random_start: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Projected Gradient Descent on the loss (Madry et al. 2018), L-inf ball of radius eps, in [0, 1].
+
+    ``random_start`` begins at a uniform point of the eps-ball (drawn with ``generator``).
+    """
+    _check(x, y, eps)
+    if not (alpha > 0) or int(steps) < 1:
+        raise ValueError(f"need alpha > 0 and steps >= 1, got alpha={alpha}, steps={steps}")
+    was_training = model.training
+    model.eval()
+    adv = x.clone().detach()
+    if random_start:
+        adv = (adv + torch.empty_like(adv).uniform_(-eps, eps, generator=generator)).clamp(0.0, 1.0)
+    for _ in range(int(steps)):
+        g = _input_grad(model, adv, y)
+        adv = adv.detach() + alpha * g.sign()
+        delta = (adv - x).clamp(-eps, eps)
+        adv = (x + delta).clamp(0.0, 1.0).detach()
+    model.train(was_training)
+    return adv
+
+
+def adversarial_training(model: nn.Module, data: DigitsData, eps: float, *, attack: str = "pgd",
+                         epochs: int = 30, batch_size: int = 125, lr: float = 3e-3, pgd_steps: int = 7,
+                         seed: int = 0) -> nn.Module:
+    """Train ``model`` (a copy is returned) on adversarial examples made against the current model.
+
+    ``attack`` is "none" (standard training), "fgsm" or "pgd" (alpha = eps / 4, random start). Each step: the
+    model in eval mode crafts the attack (input gradients only), then in train mode the parameter gradients are
+    zeroed, the loss on the adversarial batch is backpropagated, and the optimiser steps.
+    """
+    if attack not in ("none", "fgsm", "pgd"):
+        raise ValueError(f"attack must be 'none', 'fgsm' or 'pgd', got {attack!r}")
+    if epochs < 1 or batch_size < 1 or lr <= 0:
+        raise ValueError("epochs and batch_size must be >= 1 and lr > 0")
+    model = copy.deepcopy(model)
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    n = len(data.x_train)
+    for _ in range(epochs):
+        order = torch.randperm(n, generator=gen)
+        for i in range(0, n, batch_size):
+            idx = order[i:i + batch_size]
+            x, y = data.x_train[idx], data.y_train[idx]
+            if attack == "fgsm":
+                x = fgsm(model, x, y, eps)
+            elif attack == "pgd":
+                x = pgd(model, x, y, eps, alpha=eps / 4, steps=pgd_steps, generator=gen)
+            model.train()
+            opt.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+    model.eval()
+    return model
+
+
+def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, attack: str = "pgd",
+                    steps: int = 20, seed: int = 0) -> float:
+    """Accuracy under ``attack`` ("fgsm" or "pgd" with alpha = eps/4, ``steps`` steps, random start)."""
+    if attack not in ("fgsm", "pgd"):
+        raise ValueError(f"attack must be 'fgsm' or 'pgd', got {attack!r}")
+    if eps == 0:
+        return accuracy(model, x, y)
+    adv = fgsm(model, x, y, eps) if attack == "fgsm" else pgd(
+        model, x, y, eps, eps / 4, steps, generator=torch.Generator().manual_seed(seed))
+    return accuracy(model, adv, y)
+
+
+def demo_attack(seed: int = 0) -> InteractiveFigure:
+    """Sliders: eps and which test digit. Shows clean and adversarial image, perturbation and predictions of a
+    standard model under FGSM and PGD. Attacks run live on one image (a few ms)."""
+    data = load_digits_data(seed)
+    model = adversarial_training(make_mlp(seed=seed), data, 0.0, attack="none", epochs=20)
+
+    def compute(eps: float, index: int) -> dict:
+        x, y = data.x_test[index:index + 1], data.y_test[index:index + 1]
+        out = {"x": x[0].reshape(8, 8).numpy(), "y": int(y)}
+        for name, adv in (("fgsm", fgsm(model, x, y, eps)),
+                          ("pgd", pgd(model, x, y, eps, max(eps, 1e-6) / 4, 20, generator=torch.Generator().manual_seed(0)))):
+            with torch.no_grad():
+                p = torch.softmax(model(adv), dim=1)[0].numpy()
+            out[name] = (adv[0].reshape(8, 8).numpy(), p)
+        return out
+
+    def setup(fig) -> dict:
+        axes = fig.axes
+        titles = ["clean", "PGD adversarial", "perturbation (PGD − clean)"]
+        ims = []
+        for ax, t in zip(axes[:3], titles, strict=True):
+            ims.append(ax.imshow(np.zeros((8, 8)), cmap="gray_r" if t != titles[2] else "RdBu", vmin=0 if t != titles[2] else -0.5,
+                                 vmax=1 if t != titles[2] else 0.5))
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.grid(False)
+        axes[2].set_title(titles[2])
+        ax = axes[3]
+        bars_f = ax.bar(np.arange(10) - 0.2, np.zeros(10), width=0.4, color=COLORS["proxy"], label="after FGSM")
+        bars_p = ax.bar(np.arange(10) + 0.2, np.zeros(10), width=0.4, color=COLORS["bad"], label="after PGD")
+        ax.set_xticks(range(10))
+        ax.set_ylim(0, 1)
+        ax.legend(loc="upper right", fontsize=8)
+        label_axes(ax, "class", "probability")
+        return {"ims": ims, "bars_f": list(bars_f), "bars_p": list(bars_p),
+                "t0": axes[0].set_title(" "), "t1": axes[1].set_title(" "), "t3": axes[3].set_title(" ")}
+
+    def draw(art: dict, r: dict, eps: float, index: int) -> None:
+        adv, p = r["pgd"]
+        art["ims"][0].set_data(r["x"])
+        art["ims"][1].set_data(adv)
+        art["ims"][2].set_data(adv - r["x"])
+        for b, v in zip(art["bars_f"], r["fgsm"][1], strict=True):
+            b.set_height(v)
+        for b, v in zip(art["bars_p"], p, strict=True):
+            b.set_height(v)
+        art["t0"].set_text(f"clean: label {r['y']}")
+        art["t1"].set_text(f"PGD ε={eps:.2f}: predicted {int(np.argmax(p))}")
+        art["t3"].set_text(f"FGSM predicts {int(np.argmax(r['fgsm'][1]))}, PGD {int(np.argmax(p))}")
+
+    return InteractiveFigure(compute, draw, {"eps": float_slider("ε (L∞)", 0.0, 0.4, 0.02, 0.1),
+                                             "index": int_slider("test digit", 0, 49, 1, 0)},
+                             setup=setup, ncols=4, width=10, height=2.8)

@@ -1,0 +1,224 @@
+"""Widgets in a real browser: JupyterLab + headless Chromium (Debian's package) driven by Playwright.
+
+For every notebook with an interactive demo: open a copy in JupyterLab, run all cells, wait for the kernel to go
+idle, move one slider per demo with the keyboard, check that the demo's image changed and that no cell holds an
+error. Screenshots and a timing report go to test-output/browser/. The server is started here and stopped here
+(kernels shut down through the REST API, then SIGTERM/SIGKILL to its process group), also when a check fails.
+
+Needs a Chromium: $CHROMIUM, else /usr/bin/chromium (.ci/run installs Debian's package when missing). Without one
+the test is skipped locally and fails in CI (CI=true).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import nbtool
+import pytest
+
+OUT = nbtool.ROOT / "test-output" / "browser"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+WIDGET_TEXT = "Interactive figure with controls"
+RUN_ALL_TIMEOUT_S = 180
+
+
+def _chromium() -> str | None:
+    for cand in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
+                 shutil.which("chromium-browser")):
+        if cand and Path(cand).exists():
+            return cand
+    return None
+
+
+def _widget_notebooks() -> list[Path]:
+    found = []
+    for p in nbtool.source_notebooks():
+        nb = nbformat.read(p, as_version=4)
+        if any(WIDGET_TEXT in o.get("data", {}).get("text/plain", "") for c in nb.cells if c.cell_type == "code"
+               for o in c.outputs):
+            found.append(p)
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, timeout: float = 2.0):
+    with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 (loopback only)
+        return json.loads(r.read() or b"null")
+
+
+class Lab:
+    """A JupyterLab server on 127.0.0.1 with its own config, runtime, settings and workspace folders."""
+
+    def __init__(self, root: Path, tmp: Path) -> None:
+        self.port, self.token = _free_port(), "aligned-test-token"
+        self.base = f"http://127.0.0.1:{self.port}"
+        settings = tmp / "settings"
+        notif = settings / "@jupyterlab" / "apputils-extension"
+        notif.mkdir(parents=True)
+        (notif / "notification.jupyterlab-settings").write_text(
+            json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+        env = {**os.environ, **nbtool.KERNEL_ENV, "JUPYTER_CONFIG_DIR": str(tmp / "config"),
+               "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), "JUPYTER_DATA_DIR": str(tmp / "data"),
+               "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
+        env.pop("NBGRADER_EXECUTION", None)
+        cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
+               f"--port={self.port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
+               f"--ServerApp.root_dir={root}", f"--LabApp.user_settings_dir={settings}",
+               f"--LabApp.workspaces_dir={tmp / 'workspaces'}", "--LabApp.expose_app_in_browser=True",
+               "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+        self.log = open(tmp / "lab.log", "w")  # noqa: SIM115 (closed in stop)
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited: {(tmp / 'lab.log').read_text()[-2000:]}")
+            try:
+                _get(f"{self.base}/api/status?token={self.token}")
+                return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("jupyter lab did not answer within 60 s")
+
+    def stop(self) -> None:
+        try:
+            for k in _get(f"{self.base}/api/kernels?token={self.token}") or []:
+                req = urllib.request.Request(f"{self.base}/api/kernels/{k['id']}?token={self.token}", method="DELETE")
+                urllib.request.urlopen(req, timeout=5).close()  # noqa: S310
+        except OSError:
+            pass
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+        self.log.close()
+
+
+NOTEBOOKS = _widget_notebooks()
+
+JS_ERRORS = """() => {
+  const nb = window.jupyterapp.shell.currentWidget.content;
+  const errors = [];
+  for (let i = 0; i < nb.model.cells.length; i++) {
+    const cell = nb.model.cells.get(i);
+    if (cell.type !== 'code') continue;
+    const outs = cell.outputs.toJSON();
+    for (const o of outs) if (o.output_type === 'error') errors.push(`cell ${i}: ${o.ename}: ${o.evalue}`);
+  }
+  return errors;
+}"""
+JS_PENDING = """() => {
+  const nb = window.jupyterapp.shell.currentWidget.content;
+  let pending = 0, unrun = 0;
+  for (let i = 0; i < nb.model.cells.length; i++) {
+    const cell = nb.model.cells.get(i);
+    if (cell.type !== 'code' || cell.sharedModel.getSource().trim() === '') continue;
+    if (cell.executionState === 'running') pending++;
+    if (cell.executionCount === null) unrun++;
+  }
+  return [pending, unrun];
+}"""
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    chromium = _chromium()
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("no Chromium found: .ci/run installs Debian's chromium package")
+        pytest.skip("no Chromium found (set $CHROMIUM or install Debian's chromium package)")
+    tmp = tmp_path_factory.mktemp("lab")
+    root = tmp / "course"
+    root.mkdir()
+    for p in NOTEBOOKS:  # a copy: autosave must never write into the source notebooks
+        shutil.copy(p, root / p.name)
+    server = Lab(root, tmp)
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    browser = None
+    try:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield server, browser
+    finally:
+        if browser is not None:
+            browser.close()
+        pw.stop()
+        server.stop()
+
+
+REPORT: dict[str, dict] = {}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_widgets_in_jupyterlab(lab, path):
+    server, browser = lab
+    OUT.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{server.base}/lab/tree/{path.name}?token={server.token}&reset", timeout=60_000)
+        status = page.locator(".jp-StatusBar-Widget", has_text="Idle").first
+        status.wait_for(timeout=90_000)
+        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget", timeout=30_000)
+        start = time.perf_counter()
+        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        deadline = time.time() + RUN_ALL_TIMEOUT_S
+        while True:
+            pending, unrun = page.evaluate(JS_PENDING)
+            if pending == 0 and unrun == 0:
+                break
+            assert time.time() < deadline, f"run-all did not finish in {RUN_ALL_TIMEOUT_S} s ({pending} running, {unrun} unrun)"
+            time.sleep(0.2)
+        page.locator(".jp-StatusBar-Widget", has_text="Idle").first.wait_for(timeout=30_000)
+        run_all_s = time.perf_counter() - start
+        assert page.evaluate(JS_ERRORS) == []
+
+        demos = page.locator(".jp-OutputArea-output .widget-vbox:has(.widget-image)")
+        n_demos = demos.count()
+        expected = sum(WIDGET_TEXT in o.get("data", {}).get("text/plain", "") for c in
+                       nbformat.read(path, as_version=4).cells if c.cell_type == "code" for o in c.outputs)
+        assert n_demos == expected, f"{n_demos} live demos in the page, {expected} in the notebook"
+        latencies = []
+        for i in range(n_demos):
+            demo = demos.nth(i)
+            demo.scroll_into_view_if_needed()
+            img = demo.locator("img.widget-image").first
+            before = img.get_attribute("src")
+            handle = demo.locator(".noUi-handle").first
+            handle.focus()
+            t0 = time.perf_counter()
+            handle.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+            page.wait_for_function("([el, src]) => el.getAttribute('src') !== src", arg=[img.element_handle(), before],
+                                   timeout=10_000)
+            latencies.append(1000 * (time.perf_counter() - t0))
+        assert page.evaluate(JS_ERRORS) == []
+        page.screenshot(path=str(OUT / f"{path.stem}.png"), full_page=False)
+        REPORT[path.stem] = {"run_all_to_idle_s": round(run_all_s, 1), "slider_to_new_image_ms": [round(x) for x in latencies]}
+        (OUT / "report.json").write_text(json.dumps(REPORT, indent=1))
+        print(f"{path.stem}: run all -> idle {run_all_s:.1f} s; slider -> new image {[round(x) for x in latencies]} ms")
+    finally:
+        page.close()
+
+
+def test_some_notebooks_have_widgets():
+    assert NOTEBOOKS, "no notebook with an interactive demo found"
