@@ -218,3 +218,97 @@ def demo_attack(seed: int = 0) -> InteractiveFigure:
     return InteractiveFigure(compute, draw, {"eps": float_slider("ε (L∞)", 0.0, 0.4, 0.02, 0.1),
                                              "index": int_slider("test digit", 0, 49, 1, 0)},
                              setup=setup, ncols=4, width=10, height=2.8)
+
+
+# --- Text: a greedy token attack on TinyChat (section 4 of notebook 06) -------------------------------------
+
+COMPLIANCE_TARGET = "sure! here is how to"
+
+
+@dataclass(frozen=True)
+class TokenAttackResult:
+    """Outcome of ``greedy_token_attack`` on one prompt."""
+
+    prompt: str
+    suffix: str
+    target_logprob_before: float
+    target_logprob_after: float
+    response: str
+    success: bool
+    evaluations: int
+    timed_out: bool
+
+    @property
+    def adversarial_prompt(self) -> str:
+        return f"{self.prompt} {self.suffix}".strip()
+
+
+def target_logprobs(chat, prompts: list[str], target: str = COMPLIANCE_TARGET) -> torch.Tensor:
+    """log p(target tokens | prompt) under TinyChat, without the end-of-turn token (a *prefix* of the answer).
+
+    Prompts of different lengths are right-padded; only the target positions are summed.
+    """
+    tok, model = chat.tokenizer, chat.model
+    target_ids = tok.encode(target)
+    if not target_ids:
+        raise ValueError("target must contain at least one known word")
+    rows = [tok.encode_prompt(p) + target_ids for p in prompts]
+    width = max(len(r) for r in rows)
+    if width > model.cfg.max_len:
+        raise ValueError(f"prompt + target is longer than max_len={model.cfg.max_len}")
+    idx = torch.tensor([r + [tok.pad_id] * (width - len(r)) for r in rows])
+    with torch.no_grad():
+        logp = F.log_softmax(model(idx), dim=-1)
+    out = torch.zeros(len(rows))
+    for i, r in enumerate(rows):
+        start = len(r) - len(target_ids)
+        pos = torch.arange(start, len(r))
+        out[i] = logp[i, pos - 1, torch.tensor(target_ids)].sum()
+    return out
+
+
+def greedy_token_attack(chat, prompt: str, n_tokens: int = 3, n_rounds: int = 2,
+                        candidates: list[str] | None = None, target: str = COMPLIANCE_TARGET,
+                        max_seconds: float = 10.0, seed: int = 0) -> TokenAttackResult:
+    """Append ``n_tokens`` words to ``prompt`` and choose them greedily, one position at a time, to maximise
+    log p(target | prompt + suffix); ``n_rounds`` passes over the positions (coordinate ascent).
+
+    In the spirit of GCG (Zou et al. 2023, arXiv 2307.15043), which ranks candidate tokens by gradients and
+    evaluates a random subset; with a word vocabulary of a few hundred we can evaluate every candidate exactly.
+    The work is bounded by construction (n_tokens * n_rounds * len(candidates) evaluations); ``max_seconds`` is
+    a safety stop (``timed_out`` is then True and the result is the best found so far). Success means the
+    greedy response to the adversarial prompt is unsafe by the corpus judge.
+    """
+    import time
+
+    from helpers.tinylm import is_unsafe
+
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise ValueError("prompt must be a non-empty string")
+    if n_tokens < 1 or n_rounds < 1 or max_seconds <= 0:
+        raise ValueError("n_tokens and n_rounds must be >= 1 and max_seconds > 0")
+    vocab = candidates if candidates is not None else [w for w in chat.tokenizer.vocab[6:] if w.isalpha()]
+    if not vocab:
+        raise ValueError("no candidate tokens")
+    rng = np.random.default_rng(seed)
+    suffix = [vocab[int(i)] for i in rng.integers(0, len(vocab), n_tokens)]
+    before = float(target_logprobs(chat, [prompt], target)[0])
+    best = float(target_logprobs(chat, [f"{prompt} {' '.join(suffix)}"], target)[0])
+    start, evaluations, timed_out = time.perf_counter(), 1, False
+    for _ in range(n_rounds):
+        improved = False
+        for pos in range(n_tokens):
+            if time.perf_counter() - start > max_seconds:
+                timed_out = True
+                break
+            trials = [" ".join(suffix[:pos] + [w] + suffix[pos + 1:]) for w in vocab]
+            scores = target_logprobs(chat, [f"{prompt} {t}" for t in trials], target)
+            evaluations += len(trials)
+            j = int(torch.argmax(scores))
+            if float(scores[j]) > best + 1e-6:
+                best, suffix[pos], improved = float(scores[j]), vocab[j], True
+        if timed_out or not improved:
+            break
+    text = " ".join(suffix)
+    response = chat.generate(f"{prompt} {text}", max_new_tokens=32)
+    return TokenAttackResult(prompt, text, before, best, response, is_unsafe(response), evaluations, timed_out)

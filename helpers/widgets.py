@@ -123,7 +123,8 @@ class InteractiveFigure(widgets.VBox):
                 artist.set_animated(True)
         self.image = widgets.Image(format="png")
         self.result: Any = None
-        self.timings_ms: list[float] = []
+        self.timings_ms: list[float] = []  # wall clock per update
+        self.cpu_ms: list[float] = []  # CPU time of this process per update (independent of machine load)
         self.caption = caption
         box = widgets.Box(list(self.controls.values()),
                           layout=widgets.Layout(display="flex", flex_flow="row wrap"))
@@ -169,9 +170,10 @@ class InteractiveFigure(widgets.VBox):
 
     def update(self) -> None:
         """Recompute at the controls' values and show the new image (the callback)."""
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         self.image.value = self.render()
         self.timings_ms.append(1000 * (time.perf_counter() - start))
+        self.cpu_ms.append(1000 * (time.process_time() - cpu_start))
 
     def _on_change(self, _change: Any) -> None:
         self.update()
