@@ -62,8 +62,9 @@ def compare(got: Any, expected: Any, rtol: float = 1e-6, atol: float = 1e-8) -> 
         return CaseResult("mismatch", float("inf"), f"shape {g.shape}, expected {e.shape}")
     if g.size == 0:
         return CaseResult("exact", 0.0, "exact match")
-    both_nan = np.isnan(g) & np.isnan(e)
-    diff = np.where(both_nan, 0.0, np.abs(g - e))
+    same = (np.isnan(g) & np.isnan(e)) | (g == e)  # equal values, equal infinities, or both NaN
+    with np.errstate(invalid="ignore"):
+        diff = np.where(same, 0.0, np.abs(g - e))
     max_diff = float(np.nanmax(np.where(np.isnan(diff), np.inf, diff)))
     if max_diff == 0.0:
         return CaseResult("exact", 0.0, "exact match")

@@ -46,6 +46,8 @@ def test_shape_mismatch_and_tuples():
     assert checks.compare((np.ones(2), 3.0), (np.ones(2), 3.0)).status == "exact"
     assert checks.compare((np.ones(2), 3.0), (np.ones(2), 4.0)).status == "mismatch"
     assert checks.compare(float("nan"), float("nan")).status == "exact"
+    assert checks.compare([-np.inf, 1.0], [-np.inf, 1.0]).status == "exact"
+    assert checks.compare([np.inf], [-np.inf]).status == "mismatch"
 
 
 def test_use_or_fallback_keeps_a_correct_learner_function(capsys):

@@ -1,0 +1,413 @@
+"""Ethical decision frameworks (notebook 09): moral uncertainty, hard constraints, and group fairness.
+
+Decision under moral uncertainty. ``scores[t, o]`` is how choiceworthy option ``o`` is according to moral
+theory ``t`` (in that theory's own units), ``credences[t]`` the decision maker's credence in theory ``t``.
+
+* ``expected_choiceworthiness``: EC(o) = sum_t c_t s_t(o) (MacAskill, Bykvist & Ord, *Moral Uncertainty*, OUP
+  2020), after an optional per-theory ``normalise_scores`` ("range": min-max to [0, 1]; "variance":
+  mean 0 and variance 1 across options, the variance voting of MacAskill, Cotton-Barratt & Ord 2020).
+* Hard constraints: ``forbidden[t, o]`` marks options theory ``t`` rules out whatever the benefits; they are
+  filtered *before* scoring (``permissible``), so no trade-off can buy them back.
+* ``sensitivity_map``: which option wins at every credence vector of a grid over the simplex of three theories.
+
+Group fairness of a binary classifier (Hardt, Price & Srebro 2016, arXiv 1610.02413):
+``demographic_parity_difference`` and ``equalized_odds_difference`` return the same values as
+``fairlearn.metrics`` on the same inputs, except that where a group has no positive (or no negative) labels,
+its true-positive (false-positive) rate is undefined: fairlearn silently uses 0, we warn and leave that rate
+out. ``group_rates`` gives the per-group table; Kleinberg, Mullainathan & Raghavan (2016, arXiv 1609.05807)
+and Chouldechova (2017, arXiv 1703.00056) explain why these criteria cannot all hold when base rates differ.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import ipywidgets as widgets
+import numpy as np
+
+from helpers.plotting import COLORS, label_axes
+from helpers.widgets import InteractiveFigure, float_slider
+
+__all__ = [
+    "normalise_scores",
+    "permissible",
+    "expected_choiceworthiness",
+    "choose",
+    "credences_from_sliders",
+    "simplex_grid",
+    "sensitivity_map",
+    "group_rates",
+    "demographic_parity_difference",
+    "equalized_odds_difference",
+    "chouldechova_fpr",
+    "synthetic_risk_scores",
+    "min_fairness_gap",
+    "SCENARIO_OPTIONS",
+    "SCENARIO_THEORIES",
+    "SCENARIO_SCORES",
+    "SCENARIO_FORBIDDEN",
+    "demo_moral_uncertainty",
+]
+
+# ------------------------------------------------------------------------------------------ scenario
+# An assistant learns, mid-conversation, that a user plans something that may harm a third party.
+SCENARIO_OPTIONS = ["help as asked", "help, leave out the risky part", "refuse and explain",
+                    "pretend not to know", "secretly alert a third party"]
+SCENARIO_THEORIES = ["consequentialist", "deontological", "virtue / care"]
+# Each theory in its own units: expected welfare change (people affected), duty score (-10..10), character (0..1).
+SCENARIO_SCORES = np.array([
+    [-40.0, 10.0, 5.0, 8.0, 60.0],
+    [2.0, 4.0, 6.0, -10.0, -8.0],
+    [0.2, 0.8, 0.6, 0.1, 0.4],
+])
+# Deontology forbids deception and secret surveillance of the user, whatever they achieve.
+SCENARIO_FORBIDDEN = np.array([
+    [False, False, False, False, False],
+    [False, False, False, True, True],
+    [False, False, False, False, False],
+])
+
+
+# --------------------------------------------------------------------------------- moral uncertainty
+def _scores(scores: np.ndarray) -> np.ndarray:
+    s = np.asarray(scores, dtype=float)
+    if s.ndim != 2 or s.shape[0] < 1 or s.shape[1] < 1:
+        raise ValueError(f"scores must have shape [n_theories, n_options], got shape {s.shape}")
+    if not np.all(np.isfinite(s)):
+        raise ValueError("scores must be finite")
+    return s
+
+
+def _credences(credences: np.ndarray, n_theories: int) -> np.ndarray:
+    c = np.asarray(credences, dtype=float)
+    if c.shape != (n_theories,) or not np.all(np.isfinite(c)) or np.any(c < 0):
+        raise ValueError(f"credences must be {n_theories} finite non-negative numbers, got {credences}")
+    if not np.isclose(c.sum(), 1.0, atol=1e-9):
+        raise ValueError(f"credences must sum to 1, got sum {c.sum():.6g}")
+    return c
+
+
+def normalise_scores(scores: np.ndarray, method: str = "none") -> np.ndarray:
+    """Rescale each theory's row: "none", "range" ((s - min) / (max - min)) or "variance" ((s - mean) / std).
+
+    A theory that ranks all options equally (zero range/variance) gets a row of zeros. Both "range" and
+    "variance" make EC invariant to a positive affine change of any one theory's units; "none" does not.
+    """
+    s = _scores(scores)
+    if method == "none":
+        return s.copy()
+    if method == "range":
+        lo, spread = s.min(axis=1, keepdims=True), np.ptp(s, axis=1, keepdims=True)
+        return np.divide(s - lo, spread, out=np.zeros_like(s), where=spread > 0)
+    if method == "variance":
+        mu, sd = s.mean(axis=1, keepdims=True), s.std(axis=1, keepdims=True)
+        return np.divide(s - mu, sd, out=np.zeros_like(s), where=sd > 0)
+    raise ValueError(f"method must be 'none', 'range' or 'variance', got {method!r}")
+
+
+def permissible(forbidden: np.ndarray | None, credences: np.ndarray, n_options: int,
+                min_credence: float = 0.0) -> np.ndarray:
+    """Boolean mask of options no theory with credence > ``min_credence`` forbids."""
+    if forbidden is None:
+        return np.ones(n_options, dtype=bool)
+    f = np.asarray(forbidden, dtype=bool)
+    c = np.asarray(credences, dtype=float)
+    if f.shape != (c.shape[0], n_options):
+        raise ValueError(f"forbidden must have shape [n_theories, n_options] = {(c.shape[0], n_options)}, got {f.shape}")
+    return ~np.any(f[c > min_credence], axis=0)
+
+
+def expected_choiceworthiness(scores: np.ndarray, credences: np.ndarray, forbidden: np.ndarray | None = None,
+                              normalisation: str = "none") -> np.ndarray:
+    """EC(o) = sum_t c_t s_t(o) after normalisation; options a theory with positive credence forbids get -inf.
+
+    MacAskill, Bykvist & Ord (2020), *Moral Uncertainty*, the maximise-expected-choiceworthiness rule.
+    """
+    s = normalise_scores(scores, normalisation)
+    c = _credences(credences, s.shape[0])
+    ec = c @ s
+    return np.where(permissible(forbidden, c, s.shape[1]), ec, -np.inf)
+
+
+def choose(scores: np.ndarray, credences: np.ndarray, forbidden: np.ndarray | None = None,
+           normalisation: str = "none") -> list[int]:
+    """All options with the highest expected choiceworthiness (``[]`` if every option is forbidden)."""
+    ec = expected_choiceworthiness(scores, credences, forbidden, normalisation)
+    if not np.any(np.isfinite(ec)):
+        return []
+    best = ec[np.isfinite(ec)].max()
+    return [int(i) for i in np.flatnonzero(ec >= best - 1e-9 * max(1.0, abs(best)))]
+
+
+def credences_from_sliders(first: float, share_second: float) -> np.ndarray:
+    """Three credences from two sliders: c1 = first, the rest split share_second : (1 - share_second)."""
+    if not (0.0 <= first <= 1.0 and 0.0 <= share_second <= 1.0):
+        raise ValueError(f"first and share_second must be in [0, 1], got {first}, {share_second}")
+    rest = 1.0 - first
+    return np.array([first, rest * share_second, rest * (1.0 - share_second)])
+
+
+def simplex_grid(n: int = 101) -> tuple[np.ndarray, np.ndarray]:
+    """Credence grid for three theories: c1 along x, c2 along y (both in [0, 1]), c3 = 1 - c1 - c2.
+
+    Returns (credences [n, n, 3], inside [n, n]); points with c1 + c2 > 1 are outside the simplex."""
+    if n < 2:
+        raise ValueError(f"n must be at least 2, got {n}")
+    g = np.linspace(0.0, 1.0, n)
+    c1, c2 = np.meshgrid(g, g)  # rows: c2, columns: c1
+    c3 = 1.0 - c1 - c2
+    inside = c3 >= -1e-12
+    return np.stack([c1, c2, np.clip(c3, 0.0, None)], axis=-1), inside
+
+
+def sensitivity_map(scores: np.ndarray, forbidden: np.ndarray | None = None, normalisation: str = "none",
+                    n: int = 101) -> np.ndarray:
+    """Winning option (first if tied) at every point of ``simplex_grid(n)``; -1 outside the simplex or when
+    every option is forbidden. Hard constraints apply wherever the forbidding theory has positive credence."""
+    s = normalise_scores(scores, normalisation)
+    if s.shape[0] != 3:
+        raise ValueError(f"sensitivity_map needs exactly three theories, got {s.shape[0]}")
+    cred, inside = simplex_grid(n)
+    ec = cred @ s  # [n, n, options]
+    if forbidden is not None:
+        f = np.asarray(forbidden, dtype=bool)
+        if f.shape != s.shape:
+            raise ValueError(f"forbidden must have shape {s.shape}, got {f.shape}")
+        blocked = np.einsum("ijt,to->ijo", (cred > 0).astype(float), f.astype(float)) > 0
+        ec = np.where(blocked, -np.inf, ec)
+    winner = np.argmax(ec, axis=-1)
+    winner[~np.isfinite(ec.max(axis=-1))] = -1
+    winner[~inside] = -1
+    return winner
+
+
+# ---------------------------------------------------------------------------------------- fairness
+def _fairness_inputs(y_true, y_pred, sensitive_features, sample_weight):
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    groups = np.asarray(sensitive_features)
+    if y_true.ndim != 1 or y_pred.shape != y_true.shape or y_true.size == 0:
+        raise ValueError(f"y_true and y_pred must be 1-D arrays of the same non-zero length, got shapes "
+                         f"{y_true.shape} and {y_pred.shape}")
+    if groups.shape[0] != y_true.shape[0] or groups.ndim not in (1, 2):
+        raise ValueError(f"sensitive_features must have one row per sample ({y_true.shape[0]}), got shape {groups.shape}")
+    for name, arr in (("y_true", y_true), ("y_pred", y_pred)):
+        if not np.all(np.isin(arr, [0, 1])):
+            raise ValueError(f"{name} must hold binary labels 0/1")
+    w = np.ones(y_true.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    if w.shape != y_true.shape or np.any(w < 0) or not np.all(np.isfinite(w)):
+        raise ValueError("sample_weight must be non-negative, finite, one per sample")
+    if groups.ndim == 2:  # intersectional groups, as fairlearn does with several sensitive features
+        groups = np.array(["|".join(map(str, row)) for row in groups])
+    return y_true.astype(int), y_pred.astype(int), groups, w
+
+
+@dataclass(frozen=True)
+class GroupRates:
+    """Per-group rates; an undefined rate (no positives / no negatives in the group) is NaN."""
+
+    groups: list
+    selection_rate: np.ndarray
+    true_positive_rate: np.ndarray
+    false_positive_rate: np.ndarray
+    base_rate: np.ndarray
+    positive_predictive_value: np.ndarray
+    overall: dict
+
+
+def _rates(y, p, w) -> tuple[float, float, float, float, float]:
+    pos, neg, sel = y == 1, y == 0, p == 1
+    tot = w.sum()
+    sr = float((w * sel).sum() / tot) if tot > 0 else float("nan")
+    tpr = float((w * (pos & sel)).sum() / (w * pos).sum()) if (w * pos).sum() > 0 else float("nan")
+    fpr = float((w * (neg & sel)).sum() / (w * neg).sum()) if (w * neg).sum() > 0 else float("nan")
+    br = float((w * pos).sum() / tot) if tot > 0 else float("nan")
+    ppv = float((w * (pos & sel)).sum() / (w * sel).sum()) if (w * sel).sum() > 0 else float("nan")
+    return sr, tpr, fpr, br, ppv
+
+
+def group_rates(y_true, y_pred, sensitive_features, sample_weight=None) -> GroupRates:
+    """Selection rate, TPR, FPR, base rate and PPV of every group (sorted group labels) and overall."""
+    y, p, g, w = _fairness_inputs(y_true, y_pred, sensitive_features, sample_weight)
+    labels = sorted(np.unique(g).tolist())
+    table = np.array([_rates(y[g == lab], p[g == lab], w[g == lab]) for lab in labels])
+    sr, tpr, fpr, br, ppv = _rates(y, p, w)
+    return GroupRates(labels, table[:, 0], table[:, 1], table[:, 2], table[:, 3], table[:, 4],
+                      {"selection_rate": sr, "true_positive_rate": tpr, "false_positive_rate": fpr,
+                       "base_rate": br, "positive_predictive_value": ppv})
+
+
+def _difference(values: np.ndarray, overall: float, method: str) -> float:
+    v = values[np.isfinite(values)]
+    if v.size == 0:
+        return float("nan")
+    if method == "between_groups":
+        return float(v.max() - v.min())
+    if method == "to_overall":
+        return float(np.max(np.abs(v - overall)))
+    raise ValueError(f"method must be 'between_groups' or 'to_overall', got {method!r}")
+
+
+def demographic_parity_difference(y_true, y_pred, sensitive_features, method: str = "between_groups",
+                                  sample_weight=None) -> float:
+    """max - min over groups of the selection rate P(y_pred = 1 | group) (``fairlearn.metrics`` equivalent).
+
+    0 means demographic parity (Calders & Verwer 2010; Dwork et al. 2012, arXiv 1104.3913)."""
+    rates = group_rates(y_true, y_pred, sensitive_features, sample_weight)
+    return _difference(rates.selection_rate, rates.overall["selection_rate"], method)
+
+
+def equalized_odds_difference(y_true, y_pred, sensitive_features, method: str = "between_groups",
+                              sample_weight=None, agg: str = "worst_case") -> float:
+    """Larger (``agg="worst_case"``) or mean (``agg="mean"``) of the TPR difference and the FPR difference
+    between groups (Hardt, Price & Srebro 2016, arXiv 1610.02413; ``fairlearn.metrics`` equivalent).
+
+    A group without positive labels has no TPR, one without negatives no FPR: we warn (``UserWarning``) and
+    leave that group out of that difference, where fairlearn silently counts the rate as 0."""
+    if agg not in ("worst_case", "mean"):
+        raise ValueError(f"agg must be 'worst_case' or 'mean', got {agg!r}")
+    rates = group_rates(y_true, y_pred, sensitive_features, sample_weight)
+    for name, values in (("positive", rates.true_positive_rate), ("negative", rates.false_positive_rate)):
+        missing = [rates.groups[i] for i in np.flatnonzero(~np.isfinite(values))]
+        if missing:
+            kind = "true" if name == "positive" else "false"
+            warnings.warn(f"group(s) {missing} have no {name} labels: their {kind}-positive rate is undefined and "
+                          f"left out (fairlearn would count it as 0)", UserWarning, stacklevel=2)
+    tpr_d = _difference(rates.true_positive_rate, rates.overall["true_positive_rate"], method)
+    fpr_d = _difference(rates.false_positive_rate, rates.overall["false_positive_rate"], method)
+    both = np.array([tpr_d, fpr_d])
+    if np.all(np.isnan(both)):
+        return float("nan")
+    return float(np.nanmax(both) if agg == "worst_case" else np.nanmean(both))
+
+
+def chouldechova_fpr(base_rate: float, ppv: float, tpr: float) -> float:
+    """FPR implied by base rate p, PPV and TPR: FPR = p / (1 - p) * (1 - PPV) / PPV * TPR (Chouldechova 2017,
+    arXiv 1703.00056). Equal PPV and TPR with unequal p force unequal FPR."""
+    if not (0 < base_rate < 1 and 0 < ppv <= 1 and 0 <= tpr <= 1):
+        raise ValueError(f"need 0 < base_rate < 1, 0 < ppv <= 1, 0 <= tpr <= 1; got {base_rate}, {ppv}, {tpr}")
+    return base_rate / (1 - base_rate) * (1 - ppv) / ppv * tpr
+
+
+def synthetic_risk_scores(n_per_group: int = 5000, base_rates: tuple[float, float] = (0.3, 0.5),
+                          concentration: float = 4.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A calibrated risk score for two groups with different base rates.
+
+    Each person has a true risk q ~ Beta(k p_g, k (1 - p_g)) (mean p_g) and outcome y ~ Bernoulli(q); the
+    score *is* q, so P(y = 1 | score = s, group) = s in every group (calibration within groups). Returns
+    (score, y, group) with group in {0, 1}.
+    """
+    if n_per_group < 1 or concentration <= 0:
+        raise ValueError(f"need n_per_group >= 1 and concentration > 0, got {n_per_group}, {concentration}")
+    if len(base_rates) != 2 or not all(0 < b < 1 for b in base_rates):
+        raise ValueError(f"base_rates must be two numbers in (0, 1), got {base_rates}")
+    rng = np.random.default_rng(seed)
+    scores, ys, gs = [], [], []
+    for g, p in enumerate(base_rates):
+        q = rng.beta(concentration * p, concentration * (1 - p), size=n_per_group)
+        scores.append(q)
+        ys.append((rng.uniform(size=n_per_group) < q).astype(int))
+        gs.append(np.full(n_per_group, g))
+    return np.concatenate(scores), np.concatenate(ys), np.concatenate(gs)
+
+
+def min_fairness_gap(score: np.ndarray, y_true: np.ndarray, group: np.ndarray,
+                     thresholds: np.ndarray | None = None, min_tpr: float = 0.5) -> tuple[float, float, float]:
+    """Search group-specific thresholds (t0 for group 0, t1 for group 1) for the smallest
+    max(|TPR gap|, |FPR gap|, |PPV gap|) among classifiers with TPR >= ``min_tpr`` in both groups.
+
+    Returns (gap, t0, t1). With calibrated scores and different base rates the gap stays well above 0
+    (Kleinberg et al. 2016, arXiv 1609.05807; Chouldechova 2017, arXiv 1703.00056).
+    """
+    score, y, g = np.asarray(score, dtype=float), np.asarray(y_true), np.asarray(group)
+    if not (score.shape == y.shape == g.shape) or score.ndim != 1:
+        raise ValueError("score, y_true and group must be 1-D arrays of the same length")
+    if set(np.unique(g).tolist()) != {0, 1}:
+        raise ValueError("group must hold the two groups 0 and 1")
+    ts = np.linspace(0.05, 0.95, 91) if thresholds is None else np.asarray(thresholds, dtype=float)
+    rates = []
+    for k in (0, 1):
+        sk, yk = score[g == k], y[g == k]
+        if (yk == 1).sum() == 0 or (yk == 0).sum() == 0:
+            raise ValueError(f"group {k} needs both positive and negative labels")
+        sel = sk[None, :] > ts[:, None]
+        tpr = (sel & (yk == 1)).sum(1) / (yk == 1).sum()
+        fpr = (sel & (yk == 0)).sum(1) / (yk == 0).sum()
+        ppv = np.divide((sel & (yk == 1)).sum(1), sel.sum(1), out=np.zeros(len(ts)), where=sel.sum(1) > 0)
+        rates.append((tpr, fpr, ppv))
+    gap = np.maximum.reduce([np.abs(rates[0][i][:, None] - rates[1][i][None, :]) for i in range(3)])
+    ok = (rates[0][0][:, None] >= min_tpr) & (rates[1][0][None, :] >= min_tpr)
+    if not ok.any():
+        raise ValueError(f"no thresholds reach TPR >= {min_tpr} in both groups")
+    gap = np.where(ok, gap, np.inf)
+    i, j = np.unravel_index(np.argmin(gap), gap.shape)
+    return float(gap[i, j]), float(ts[i]), float(ts[j])
+
+
+# --------------------------------------------------------------------------------------------- demo
+_OPTION_COLORS = [COLORS["proxy"], COLORS["good"], COLORS["true"], COLORS["neutral"], COLORS["bad"]]
+
+
+@dataclass(frozen=True)
+class MoralChoice:
+    credences: np.ndarray
+    ec: np.ndarray
+    winner: int
+    winner_map: np.ndarray
+
+
+def _demo_maps() -> dict:
+    return {(norm, constrained): sensitivity_map(SCENARIO_SCORES, SCENARIO_FORBIDDEN if constrained else None,
+                                                 norm, n=61)
+            for norm in ("none", "range", "variance") for constrained in (False, True)}
+
+
+def demo_moral_uncertainty() -> InteractiveFigure:
+    """Sliders: credence in consequentialism, the share of the rest for deontology; normalisation; constraints."""
+    maps = _demo_maps()
+
+    def compute(consequentialist: float, deontology_share: float, normalisation: str, constraints: bool):
+        c = credences_from_sliders(consequentialist, deontology_share)
+        ec = expected_choiceworthiness(SCENARIO_SCORES, c, SCENARIO_FORBIDDEN if constraints else None,
+                                       normalisation)
+        return MoralChoice(c, ec, int(np.argmax(ec)), maps[(normalisation, constraints)])
+
+    def setup(fig) -> dict:
+        ax_map, ax_bar = fig.axes
+        from matplotlib.colors import ListedColormap
+
+        cmap = ListedColormap(["white"] + _OPTION_COLORS)
+        im = ax_map.imshow(np.zeros((61, 61)), origin="lower", extent=(0, 1, 0, 1), cmap=cmap, vmin=-1.5,
+                           vmax=4.5, interpolation="nearest", aspect="equal")
+        label_axes(ax_map, "credence: consequentialist", "credence: deontological")
+        ax_map.set_title("winner at each credence (rest: virtue)", fontsize=10)
+        (dot,) = ax_map.plot([], [], "o", ms=9, mfc="white", mec="black", mew=2)
+        bars = ax_bar.barh(np.arange(5), np.zeros(5), color=_OPTION_COLORS)
+        ax_bar.set_yticks(np.arange(5), SCENARIO_OPTIONS, fontsize=8)
+        ax_bar.invert_yaxis()
+        ax_bar.set_xlim(-1.6, 1.6)
+        ax_bar.axvline(0, color=COLORS["dark"], lw=0.8)
+        ax_bar.set_xlabel("expected choiceworthiness (scaled to max |EC| = 1)")
+        text = ax_bar.text(0.0, -0.7, "winner: placeholder text for layout", ha="center", fontsize=9)
+        return {"im": im, "dot": dot, "bars": list(bars), "text": text}
+
+    def draw(art: dict, res: MoralChoice, **_values) -> None:
+        art["im"].set_data(res.winner_map)
+        art["dot"].set_data([res.credences[0]], [res.credences[1]])
+        finite = np.isfinite(res.ec)
+        scale = np.max(np.abs(res.ec[finite])) if finite.any() else 1.0
+        for i, bar in enumerate(art["bars"]):
+            bar.set_width(res.ec[i] / scale if finite[i] and scale > 0 else 0.0)
+            bar.set_hatch(None if finite[i] else "//")
+            bar.set_alpha(1.0 if finite[i] else 0.3)
+        c = res.credences
+        art["text"].set_text(f"credences {c[0]:.2f} / {c[1]:.2f} / {c[2]:.2f}: {SCENARIO_OPTIONS[res.winner]}")
+
+    return InteractiveFigure(
+        compute, draw,
+        {"consequentialist": float_slider("credence: consequentialist", 0.0, 1.0, 0.05, 0.4),
+         "deontology_share": float_slider("deontology's share of the rest", 0.0, 1.0, 0.05, 0.5),
+         "normalisation": widgets.Dropdown(options=["none", "range", "variance"], value="none",
+                                           description="normalisation"),
+         "constraints": widgets.Checkbox(value=False, description="hard constraints")},
+        setup=setup, ncols=2, width=10.0, height=4.0)
