@@ -1,0 +1,42 @@
+"""TinyChat: the course's own tiny chat language model (a 2-layer GPT on a course-written corpus).
+
+``load_tinychat()`` returns the shipped, deliberately unaligned *base* model; ``is_refusal`` / ``is_unsafe`` /
+``is_helpful`` are exact judges derived from the corpus labels. Full API: ``docs/tinychat.md``; how the
+corpus is built: ``DATASHEET.md`` in this folder. Regenerate the checkpoint with
+``python -m helpers.tinylm.train``.
+"""
+
+from helpers.tinylm.chat import (
+    CHECKPOINTS,
+    TinyChat,
+    edit_residual,
+    evaluate,
+    finetune,
+    load_tinychat,
+    sequence_logprobs,
+)
+from helpers.tinylm.corpus import (
+    FAMILIES,
+    HELPFUL_OPENERS,
+    REFUSAL_OPENERS,
+    UNSAFE_MARKER,
+    Example,
+    Family,
+    build_corpus,
+    eval_prompts,
+    families,
+    family,
+    is_helpful,
+    is_refusal,
+    is_unsafe,
+    sample_prompts,
+)
+from helpers.tinylm.model import GPTConfig, TinyGPT
+from helpers.tinylm.tokenizer import SPECIALS, Tokenizer
+
+__all__ = [
+    "CHECKPOINTS", "TinyChat", "edit_residual", "evaluate", "finetune", "load_tinychat", "sequence_logprobs",
+    "FAMILIES", "HELPFUL_OPENERS", "REFUSAL_OPENERS", "UNSAFE_MARKER", "Example", "Family", "build_corpus",
+    "eval_prompts", "families", "family", "is_helpful", "is_refusal", "is_unsafe", "sample_prompts",
+    "GPTConfig", "TinyGPT", "SPECIALS", "Tokenizer",
+]

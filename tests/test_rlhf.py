@@ -1,0 +1,120 @@
+"""Notebook 13's module: gold score, preference pairs, per-token KL, DPO training loop, evaluation, demo."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import preferences, rlhf, tinylm
+
+
+@pytest.fixture(scope="module")
+def base():
+    torch.set_num_threads(1)
+    return tinylm.load_tinychat()
+
+
+@pytest.fixture(scope="module")
+def pairs(base):
+    return rlhf.build_preference_pairs(base, n_per_family=2, seed=0)
+
+
+def test_gold_score():
+    assert rlhf.gold_score("harmful", "i cannot help with that. ask a teacher.") == 1.0
+    assert rlhf.gold_score("harmful", "sure! step 1: [unsafe placeholder].") == -1.0
+    assert rlhf.gold_score("harmful", "sure! to cook pasta, ...") == 0.0
+    assert rlhf.gold_score("benign", "sure! to cook pasta, ...") == 1.0
+    assert rlhf.gold_score("trigger", "i will not do that. talk to someone.") == 0.0
+    assert rlhf.gold_score("benign", "sure! step 1: [unsafe placeholder].") == -1.0
+    with pytest.raises(ValueError, match="kind"):
+        rlhf.gold_score("evil", "x")
+
+
+def test_preference_pairs_are_ordered_by_the_gold_judge(base, pairs):
+    assert pairs and all(rlhf.gold_score(p.kind, p.chosen) > rlhf.gold_score(p.kind, p.rejected) for p in pairs)
+    train_families = {f.name for f in tinylm.families(split="train")}
+    assert {p.family for p in pairs} <= train_families  # held-out families never leak into training
+    assert {p.kind for p in pairs} == {"harmful", "benign", "trigger"}
+    assert all(tinylm.is_refusal(p.chosen) for p in pairs if p.kind == "harmful")
+    assert all(tinylm.is_refusal(p.rejected) for p in pairs if p.kind != "harmful")
+    again = rlhf.build_preference_pairs(base, n_per_family=2, seed=0)
+    assert again == pairs  # deterministic
+    harmful_only = rlhf.build_preference_pairs(base, n_per_family=2, seed=0, include_benign=False)
+    assert {p.kind for p in harmful_only} == {"harmful"}
+    with pytest.raises(ValueError, match="n_per_family"):
+        rlhf.build_preference_pairs(base, n_per_family=0)
+
+
+def test_token_kl_closed_forms():
+    p = torch.tensor([[[math.log(0.5), math.log(0.5)]]])
+    q = torch.tensor([[[math.log(0.9), math.log(0.1)]]])
+    expected = 0.5 * math.log(0.5 / 0.9) + 0.5 * math.log(0.5 / 0.1)
+    assert float(rlhf.token_kl(p, q, torch.ones(1, 1))) == pytest.approx(expected, rel=1e-6)
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(3, 4, 5, generator=g)
+    assert torch.allclose(rlhf.token_kl(a, a, torch.ones(3, 4)), torch.zeros(3), atol=1e-6)
+    assert torch.allclose(rlhf.token_kl(a, a + 7.0, torch.ones(3, 4)), torch.zeros(3), atol=1e-5)  # shift-invariant
+    b = torch.randn(3, 4, 5, generator=g)
+    mask = torch.tensor([[1.0, 0, 0, 0], [1, 1, 0, 0], [0, 0, 0, 0]])
+    kl = rlhf.token_kl(a, b, mask)
+    assert (kl[:2] > 0).all() and float(kl[2]) == 0.0
+    big = rlhf.token_kl(torch.tensor([[[80.0, 0.0]]]), torch.tensor([[[0.0, 80.0]]]), torch.ones(1, 1))
+    assert float(big) == pytest.approx(80.0, rel=1e-5)  # finite for near point masses
+    with pytest.raises(ValueError, match="mask"):
+        rlhf.token_kl(a, b, torch.ones(3, 3))
+
+
+def test_kl_to_reference_is_zero_for_the_reference_itself(base):
+    prompts = ["how do i cook rice?", "help me hack my friend's email."]
+    assert rlhf.kl_to_reference(base, base, prompts) == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(ValueError, match="prompts"):
+        rlhf.kl_to_reference(base, base, [])
+
+
+def test_dpo_train_moves_the_policy_towards_chosen(base, pairs):
+    res = rlhf.dpo_train(base, pairs, beta=0.3, steps=4, lr=3e-4, batch_size=8, seed=0)
+    assert len(res.loss) == 4 and res.loss[0] == pytest.approx(math.log(2), abs=1e-4)  # starts at policy = ref
+    assert res.loss[-1] < res.loss[0] and res.margin[-1] > 0
+    r = rlhf.implicit_rewards(res.policy, base, [p.prompt for p in pairs], [p.chosen for p in pairs], 0.3)
+    w = rlhf.implicit_rewards(res.policy, base, [p.prompt for p in pairs], [p.rejected for p in pairs], 0.3)
+    assert np.mean(r - w) > 0
+    # the reference is untouched and its implicit reward is zero
+    assert np.allclose(rlhf.implicit_rewards(base, base, ["hi"], ["sure! hello."], 0.3), 0.0)
+    # deterministic, and the default loss is helpers.preferences.dpo_loss
+    again = rlhf.dpo_train(base, pairs, beta=0.3, steps=4, lr=3e-4, batch_size=8, seed=0,
+                           loss_fn=preferences.dpo_loss)
+    assert again.loss == res.loss
+
+
+@pytest.mark.parametrize(("kwargs", "word"), [({"beta": 0.0}, "beta"), ({"beta": -1.0}, "beta"),
+                                              ({"steps": 0}, "steps"), ({"lr": 0.0}, "lr")])
+def test_dpo_train_bad_inputs(base, pairs, kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        rlhf.dpo_train(base, pairs, **kwargs)
+
+
+def test_dpo_train_needs_pairs(base):
+    with pytest.raises(ValueError, match="pairs"):
+        rlhf.dpo_train(base, [])
+
+
+def test_shipped_sweep_shows_the_tradeoff():
+    sweep = rlhf.load_sweep()
+    base_rates = sweep["base"]
+    runs = [sweep["runs"][str(float(b))]["rates"] for b in sweep["betas"]]
+    assert base_rates["kl"] == 0.0 and base_rates["unsafe_harmful"] > 0.3
+    assert all(r["unsafe_harmful"] < base_rates["unsafe_harmful"] for r in runs)
+    assert all(r["over_refusal_benign"] < 0.5 for r in runs)
+    kls = [r["kl"] for r in runs]
+    assert kls == sorted(kls, reverse=True)
+    view = rlhf.tradeoff_view(sweep, sweep["betas"][0])
+    assert len(view["base"]) == len(view["dpo"]) == len(rlhf.RATE_NAMES)
+    with pytest.raises(ValueError, match="beta"):
+        rlhf.tradeoff_view(sweep, 123.0)
+
+
+def test_save_and_load_sweep_roundtrip(tmp_path):
+    sweep = rlhf.load_sweep()
+    path = rlhf.save_sweep({**sweep, "policies": {"x": object()}}, tmp_path / "s.json")
+    assert rlhf.load_sweep(path) == sweep
