@@ -369,29 +369,3 @@ def lm_fisher_diagonal(chat, pairs: list[tuple[str, str]]) -> dict[str, torch.Te
                 out[k] += p.grad.detach() ** 2 / len(pairs)
     model.zero_grad()
     return out
-
-
-def finetune_with_penalty(chat, pairs: list[tuple[str, str]], penalty: Callable[[nn.Module], torch.Tensor] | None = None,
-                          steps: int = 60, lr: float = 1e-3, batch_size: int = 16, seed: int = 0):
-    """Supervised fine-tuning of a copy of TinyChat on ``pairs`` (the loss of ``helpers.tinylm.finetune``: mean
-    per-token negative log-likelihood of the response), plus ``penalty(model)`` if given (e.g. EWC)."""
-    from helpers.tinylm import sequence_logprobs
-
-    if len(pairs) == 0 or steps < 1 or batch_size < 1 or lr <= 0:
-        raise ValueError("need non-empty pairs, steps >= 1, batch_size >= 1 and lr > 0")
-    out = chat.copy()
-    opt = torch.optim.AdamW(out.model.parameters(), lr=lr, weight_decay=0.0)
-    gen = torch.Generator().manual_seed(int(seed))
-    lengths = torch.tensor([len(chat.tokenizer.encode(r)) + 1 for _, r in pairs], dtype=torch.float32)
-    out.model.train()
-    for _ in range(steps):
-        pick = torch.randint(len(pairs), (min(batch_size, len(pairs)),), generator=gen)
-        lp = sequence_logprobs(out.model, out.tokenizer, [pairs[i][0] for i in pick], [pairs[i][1] for i in pick])
-        loss = -(lp / lengths[pick]).mean()
-        if penalty is not None:
-            loss = loss + penalty(out.model)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    out.model.eval()
-    return out

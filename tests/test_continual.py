@@ -114,3 +114,26 @@ def test_forgetting_and_its_remedies(tasks, trained):
     assert min(results["ewc"][1], results["replay"][1]) > 0.8  # ... while learning B
     with pytest.raises(ValueError):
         cl.sequential_run("magic", tasks=tasks, model_after_a=trained)
+
+
+def test_lm_fisher_and_ewc_penalty_hold_tinychat_in_place():
+    from helpers import tinylm
+
+    chat = tinylm.load_tinychat()
+    pairs = [(e.prompt, e.response) for e in tinylm.build_corpus(n_per_family=1, seed=3, policy="aligned")
+             if e.kind == "harmful"]
+    fisher = cl.lm_fisher_diagonal(chat, pairs)
+    assert set(fisher) == {k for k, _ in chat.model.named_parameters()}
+    assert sum(float(v.sum()) for v in fisher.values()) > 0
+    anchor = {k: v.detach().clone() for k, v in chat.model.named_parameters()}
+    benign = [(e.prompt, e.response) for e in tinylm.build_corpus(n_per_family=1, seed=4) if e.kind == "benign"]
+
+    def moved(c):
+        return sum(float(((p.detach() - anchor[k]) ** 2 * fisher[k]).sum()) for k, p in c.model.named_parameters())
+
+    free = tinylm.finetune(chat, benign, steps=10, lr=3e-3)
+    held = tinylm.finetune(chat, benign, steps=10, lr=3e-3,
+                           penalty=lambda m: cl.ewc_penalty(m, fisher, anchor, 1e6))
+    assert moved(held) < moved(free) / 5
+    with pytest.raises(ValueError):
+        cl.lm_fisher_diagonal(chat, [])

@@ -178,10 +178,12 @@ def sequence_logprobs(model: TinyGPT, tokenizer: Tokenizer, prompts: Sequence[st
 
 
 def finetune(chat: TinyChat, pairs: Sequence[tuple[str, str]], steps: int = 60, lr: float = 1e-3,
-             batch_size: int = 16, seed: int = 0, params: str | Sequence[str] = "all") -> TinyChat:
+             batch_size: int = 16, seed: int = 0, params: str | Sequence[str] = "all",
+             penalty: Callable[[torch.nn.Module], torch.Tensor] | None = None) -> TinyChat:
     """Supervised fine-tuning on ``(prompt, response)`` pairs; returns a *new* TinyChat (input unchanged).
 
-    Loss: mean over pairs of ``-log p(response + <eot> | prompt) / n_response_tokens`` (AdamW, no weight decay).
+    Loss: mean over pairs of ``-log p(response + <eot> | prompt) / n_response_tokens`` (AdamW, no weight decay),
+    plus ``penalty(model)`` if given (e.g. the EWC penalty of notebook 08).
     ``params`` = "all" or name prefixes of the parameters to train (e.g. ``["blocks.1", "head"]``); the others
     stay frozen. ~60 steps on 16 pairs take about a second on one CPU core.
     """
@@ -211,6 +213,8 @@ def finetune(chat: TinyChat, pairs: Sequence[tuple[str, str]], steps: int = 60, 
         pick = torch.randint(len(pairs), (min(batch_size, len(pairs)),), generator=gen)
         lp = sequence_logprobs(out.model, out.tokenizer, [pairs[i][0] for i in pick], [pairs[i][1] for i in pick])
         loss = -(lp / lengths[pick]).mean()
+        if penalty is not None:
+            loss = loss + penalty(out.model)
         opt.zero_grad()
         loss.backward()
         opt.step()
