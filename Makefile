@@ -37,7 +37,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check helpers tests tools notebooks
 
 test: $(STAMP) lint
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope $(NBVAL_FLAGS) tests notebooks/[0-9][0-9]_*.ipynb
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope --durations=12 $(NBVAL_FLAGS) tests notebooks/[0-9][0-9]_*.ipynb
 
 notebooks: $(STAMP)
 	$(PY) tools/nbtool.py execute
