@@ -319,6 +319,14 @@ def first_crossing(statistic: np.ndarray, threshold: float | np.ndarray) -> np.n
     return np.where(above.any(axis=-1), idx, -1)
 
 
+def _alarm_index(stat: np.ndarray, threshold: float) -> int | None | np.ndarray:
+    """First index where ``stat`` crosses ``threshold``: None for no alarm on one stream, -1 per stream in 2-D."""
+    idx = first_crossing(stat, threshold)
+    if stat.ndim == 1:
+        return None if idx < 0 else int(idx)
+    return idx
+
+
 def page_hinkley(stream: np.ndarray, delta: float = 0.005, threshold: float = 50.0, alpha: float = 1 - 0.0001,
                  min_instances: int = 30, mode: str = "both") -> int | None | np.ndarray:
     """Index (0-based) of the first Page-Hinkley detection, None if it never fires.
@@ -330,10 +338,7 @@ def page_hinkley(stream: np.ndarray, delta: float = 0.005, threshold: float = 50
     if threshold < 0:
         raise ValueError(f"threshold must be >= 0, got {threshold}")
     stat = page_hinkley_statistic(stream, delta=delta, alpha=alpha, min_instances=min_instances, mode=mode)
-    idx = first_crossing(stat, threshold)
-    if stat.ndim == 1:
-        return None if idx < 0 else int(idx)
-    return idx
+    return _alarm_index(stat, threshold)
 
 
 def cusum_statistic(stream: np.ndarray, mu0: float = 0.0, k: float = 0.5, sigma: float = 1.0,
@@ -368,10 +373,7 @@ def cusum(stream: np.ndarray, threshold: float = 5.0, mu0: float = 0.0, k: float
     if threshold < 0:
         raise ValueError(f"threshold must be >= 0, got {threshold}")
     stat = cusum_statistic(stream, mu0=mu0, k=k, sigma=sigma, two_sided=two_sided)
-    idx = first_crossing(stat, threshold)
-    if stat.ndim == 1:
-        return None if idx < 0 else int(idx)
-    return idx
+    return _alarm_index(stat, threshold)
 
 
 # ----------------------------------------------------------------------------------------------------------------
