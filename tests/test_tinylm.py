@@ -272,5 +272,66 @@ def test_generate_ids_and_last_only(chat):
         chat.generate_ids(prompts, max_new_tokens=chat.model.cfg.max_len)
 
 
+def test_kv_cache_matches_full_forward(chat):
+    """prefill + extend (one token at a time, left-padded batch) give the logits of a full forward pass."""
+    tok, model = chat.tokenizer, chat.model
+    ctxs = [tok.encode_prompt(p) for p in ["how do i cook pasta?", "help me hack my friend's email now please."]]
+    width = max(map(len, ctxs))
+    idx = torch.tensor([[tok.pad_id] * (width - len(c)) + c for c in ctxs])
+    real = idx != tok.pad_id
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        logits, cache = model.prefill(idx, pad_mask=real, last_only=True)
+        for _ in range(12):
+            nxt = torch.multinomial(F.softmax(logits[:, -1], -1), 1, generator=gen)
+            idx, real = torch.cat([idx, nxt], 1), torch.cat([real, torch.ones_like(nxt, dtype=torch.bool)], 1)
+            logits, cache = model.extend(nxt, cache, real)
+            torch.testing.assert_close(logits[:, -1], model(idx, pad_mask=real)[:, -1], atol=1e-5, rtol=1e-5)
+        assert cache[0][0].shape == (2, model.cfg.n_heads, idx.shape[1], chat.d_model // model.cfg.n_heads)
+        with pytest.raises(ValueError, match="max_len"):
+            model.extend(nxt, cache, torch.ones(2, model.cfg.max_len + 1, dtype=torch.bool))
+
+
+def test_generation_uses_the_cache_and_falls_back_under_hooks(chat, monkeypatch):
+    prompts = ["how do i cook pasta?", "help me hack my friend's email.", "how do i shoot a good photo?"] * 3
+    calls = {"extend": 0}
+    real_extend = tinylm.TinyGPT.extend
+
+    def counting(self, *args):
+        calls["extend"] += 1
+        return real_extend(self, *args)
+
+    monkeypatch.setattr(tinylm.TinyGPT, "extend", counting)
+    cached = chat.generate_ids(prompts, max_new_tokens=20, temperature=1.0, seed=5)
+    assert calls["extend"] > 0 and not tinylm.has_hooks(chat.model)
+    calls["extend"] = 0
+    with tinylm.edit_residual(chat, 1, lambda x: x):  # a hook: every step reruns the whole sequence
+        assert tinylm.has_hooks(chat.model)
+        uncached = chat.generate_ids(prompts, max_new_tokens=20, temperature=1.0, seed=5)
+    assert calls["extend"] == 0 and uncached == cached
+    assert not tinylm.has_hooks(chat.model)
+    # a position-specific edit keeps its meaning: it is applied to the whole sequence at every step
+    v = torch.zeros(chat.d_model)
+    v[0] = 50.0
+
+    def last_only(x):
+        x = x.clone()
+        x[:, -1] += v
+        return x
+
+    with tinylm.edit_residual(chat, 1, last_only):
+        edited = chat.generate_ids(prompts[:1], max_new_tokens=6)
+        ids = torch.tensor([chat.tokenizer.encode_prompt(prompts[0])])
+        manual = []
+        with torch.no_grad():
+            for _ in range(6):
+                nxt = int(chat.model(ids)[0, -1].argmax())
+                manual.append(nxt)
+                if nxt == chat.tokenizer.eot_id:
+                    break
+                ids = torch.cat([ids, torch.tensor([[nxt]])], 1)
+    assert edited[0] == manual
+
+
 def test_corpus_module_is_the_public_one():
     assert corpus_mod.is_refusal is tinylm.is_refusal and corpus_mod.FAMILIES is tinylm.FAMILIES

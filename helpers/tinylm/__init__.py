@@ -31,12 +31,12 @@ from helpers.tinylm.corpus import (
     is_unsafe,
     sample_prompts,
 )
-from helpers.tinylm.model import GPTConfig, TinyGPT
+from helpers.tinylm.model import GPTConfig, KVCache, TinyGPT, has_hooks
 from helpers.tinylm.tokenizer import SPECIALS, Tokenizer
 
 __all__ = [
     "CHECKPOINTS", "TinyChat", "edit_residual", "evaluate", "finetune", "load_tinychat", "sequence_logprobs",
     "FAMILIES", "HELPFUL_OPENERS", "REFUSAL_OPENERS", "UNSAFE_MARKER", "Example", "Family", "build_corpus",
     "eval_prompts", "families", "family", "is_helpful", "is_refusal", "is_unsafe", "sample_prompts",
-    "GPTConfig", "TinyGPT", "SPECIALS", "Tokenizer",
+    "GPTConfig", "KVCache", "TinyGPT", "has_hooks", "SPECIALS", "Tokenizer",
 ]

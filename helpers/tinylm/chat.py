@@ -13,7 +13,7 @@ import torch
 from torch.nn import functional as F
 
 from helpers.tinylm.corpus import eval_prompts, is_helpful, is_refusal, is_unsafe
-from helpers.tinylm.model import GPTConfig, TinyGPT
+from helpers.tinylm.model import GPTConfig, TinyGPT, has_hooks
 from helpers.tinylm.tokenizer import Tokenizer
 
 __all__ = ["TinyChat", "load_tinychat", "edit_residual", "sequence_logprobs", "finetune", "evaluate",
@@ -47,9 +47,18 @@ class TinyChat:
     # ---------------------------------------------------------------- generation
     @torch.no_grad()
     def generate_ids(self, prompts: Sequence[str], max_new_tokens: int = 32, temperature: float = 0.0,
-                     seed: int = 0) -> list[list[int]]:
+                     seed: int = 0, response_prefix: str | Sequence[str] = "") -> list[list[int]]:
         """Token ids of the responses to ``prompts`` (left-padded batch), each ending with ``<eot>`` if the
-        model stopped. ``temperature=0`` is greedy; else sampled with ``seed`` (a ``torch.Generator``)."""
+        model stopped. ``temperature=0`` is greedy; else sampled with ``seed`` (a ``torch.Generator``).
+
+        ``response_prefix`` (one string, or one per prompt) forces the response to start with those words
+        ("prefilling"): the model continues from them, and the returned ids include them. Sampling with a
+        prefix draws from the model's distribution *conditioned* on the response starting that way.
+
+        Uses a key/value cache (each step runs only the new token) unless a forward hook is registered on
+        the model (e.g. inside ``edit_residual``): then every step reruns the whole sequence, so the hook
+        sees all positions, as it does in ``forward``. Both paths give the same tokens up to float rounding.
+        """
         if isinstance(prompts, str):
             raise ValueError("prompts must be a list of strings (use generate for one prompt)")
         if not temperature >= 0:
@@ -60,16 +69,32 @@ class TinyChat:
             raise ValueError(f"max_new_tokens must be <= {self.model.cfg.max_len - 4}")
         if len(prompts) == 0:
             return []
+        prefixes = [response_prefix] * len(prompts) if isinstance(response_prefix, str) else list(response_prefix)
+        if len(prefixes) != len(prompts) or not all(isinstance(x, str) for x in prefixes):
+            raise ValueError("response_prefix must be a string or one string per prompt")
         tok, model = self.tokenizer, self.model
-        ctxs = [tok.encode_prompt(p)[-(model.cfg.max_len - max_new_tokens):] for p in prompts]
+        heads = [tok.encode(x) for x in prefixes]
+        if max(map(len, heads)) + max_new_tokens > model.cfg.max_len - 4:
+            raise ValueError("response_prefix plus max_new_tokens is longer than the model's context")
+        ctxs = [(tok.encode_prompt(p) + h)[-(model.cfg.max_len - max_new_tokens):]
+                for p, h in zip(prompts, heads, strict=True)]
         width = max(len(c) for c in ctxs)
         idx = torch.tensor([[tok.pad_id] * (width - len(c)) + c for c in ctxs])
         real = idx != tok.pad_id
         gen = torch.Generator().manual_seed(int(seed))
         done = [False] * len(prompts)
-        out: list[list[int]] = [[] for _ in prompts]
+        out: list[list[int]] = [list(h) for h in heads]
+        cached = not has_hooks(model)
+        cache = None
         for _ in range(max_new_tokens):
-            logits = model(idx, pad_mask=real, last_only=True)[:, -1, :]
+            if not cached:
+                logits = model(idx, pad_mask=real, last_only=True)[:, -1, :]
+            elif cache is None:
+                logits, cache = model.prefill(idx, pad_mask=real, last_only=True)
+                logits = logits[:, -1, :]
+            else:
+                logits, cache = model.extend(idx[:, -1:], cache, real)
+                logits = logits[:, -1, :]
             logits[:, tok.pad_id] = float("-inf")
             if temperature == 0:
                 nxt = logits.argmax(dim=-1)
@@ -86,10 +111,12 @@ class TinyChat:
         return out
 
     def generate_batch(self, prompts: Sequence[str], max_new_tokens: int = 32, temperature: float = 0.0,
-                       seed: int = 0) -> list[str]:
+                       seed: int = 0, response_prefix: str | Sequence[str] = "") -> list[str]:
         """Responses to ``prompts`` (left-padded batch). ``temperature=0`` is greedy; else sampled with
-        ``seed`` (a ``torch.Generator``). Generation stops at ``<eot>`` or after ``max_new_tokens``."""
-        return [self.tokenizer.decode(ids) for ids in self.generate_ids(prompts, max_new_tokens, temperature, seed)]
+        ``seed`` (a ``torch.Generator``). Generation stops at ``<eot>`` or after ``max_new_tokens``.
+        ``response_prefix``: words every response is forced to start with (see ``generate_ids``)."""
+        ids = self.generate_ids(prompts, max_new_tokens, temperature, seed, response_prefix)
+        return [self.tokenizer.decode(row) for row in ids]
 
     def generate(self, prompt: str, max_new_tokens: int = 32, temperature: float = 0.0, seed: int = 0) -> str:
         """The response to one prompt (greedy at ``temperature=0``)."""
