@@ -77,6 +77,8 @@ __all__ = [
     "setup_overoptimisation",
     "draw_overoptimisation",
     "demo_overoptimisation",
+    "draw_chat_overoptimisation",
+    "demo_chat_overoptimisation",
     "RewardLearningCurves",
     "reward_learning_curves",
     "setup_reward_learning",
@@ -316,13 +318,18 @@ def sample_preference_pairs(groups: list[tuple[np.ndarray, np.ndarray, np.ndarra
     rng = np.random.default_rng(rng)
     prompts = rng.integers(len(checked), size=int(n_pairs))
     u = rng.random(int(n_pairs))
+    # Each pair then draws a from p and b from p without a, by inverting the CDF with one uniform each: what
+    # ``rng.choice(k, p=...)`` does, done here with the uniforms drawn in one call (the same random stream).
+    draws = rng.random(2 * int(n_pairs))
+    cdfs = [np.cumsum(p) / np.cumsum(p)[-1] for p, _, _ in checked]
     chosen, rejected = [], []
     for j, g in enumerate(prompts):
         p, feats, gold = checked[g]
-        a = rng.choice(len(p), p=p)
+        a = int(np.searchsorted(cdfs[g], draws[2 * j], side="right"))
         rest = p.copy()
         rest[a] = 0.0
-        b = rng.choice(len(p), p=rest / rest.sum())
+        rest = np.cumsum(rest / rest.sum())
+        b = int(np.searchsorted(rest / rest[-1], draws[2 * j + 1], side="right"))
         diff = gold[a] - gold[b]
         prob_a = special.expit(diff / noise) if noise > 0 else (1.0 if diff > 0 else 0.0 if diff < 0 else 0.5)
         a_wins = u[j] < prob_a
@@ -676,8 +683,9 @@ def overoptimisation(explore: float = 0.0, trigger_looks_harmful: float = 0.75, 
     return OveroptimisationResult(curves, refusal, w, i, falls, float(explore), float(trigger_looks_harmful))
 
 
-def setup_overoptimisation(fig) -> dict:
-    """Static parts of the section-4 demo; returns the artists that change."""
+def setup_overoptimisation(fig, d_max: float = 3.0, legend_loc: str = "center right") -> dict:
+    """Static parts of the section-4 and section-5 demos (x axis up to ``d_max``, the refusal panel's legend at
+    ``legend_loc``); returns the artists that change."""
     ax, ax2 = fig.axes
     art = {
         "proxy": ax.plot([], [], color=COLORS["proxy"], lw=2, label="learned reward (gain)")[0],
@@ -690,30 +698,35 @@ def setup_overoptimisation(fig) -> dict:
         "title2": ax2.set_title(" "),
     }
     ax.axhline(0.0, color=COLORS["neutral"], lw=1)
-    ax.set_xlim(0, 3.0)
+    ax.set_xlim(0, d_max)
     ax.set_ylim(-1.0, 2.0)
     ax.legend(loc="upper left")
     label_axes(ax, "d = sqrt(KL(best-of-n || base))", "reward minus base policy's")
-    ax2.set_xlim(0, 3.0)
+    ax2.set_xlim(0, d_max)
     ax2.set_ylim(-0.02, 1.02)
-    ax2.legend(loc="center right", title="prompts")
+    ax2.legend(loc=legend_loc, title="prompts")
     label_axes(ax2, "d = sqrt(KL(best-of-n || base))", "P(best-of-n answer refuses)")
     return art
 
 
-def draw_overoptimisation(art: dict, r: OveroptimisationResult, **_values: Any) -> None:
-    """Learned and gold reward against d; refusal rate of the pick by prompt kind."""
+def _draw_best_of_n(art: dict, r: BestOfNRun, falls: bool, title2: str) -> None:
     c = r.curves
     d = np.sqrt(np.maximum(c.kl_exact, 0.0))
     art["proxy"].set_data(d, c.proxy - c.proxy[0])
     art["gold"].set_data(d, c.gold - c.gold[0])
     art["peak"].set_data([d[r.peak_index]], [c.gold[r.peak_index] - c.gold[0]])
-    art["peak"].set_visible(r.falls)
-    verdict = f"gold peaks at n = {c.n[r.peak_index]:.0f}, then falls" if r.falls else "gold does not fall"
+    art["peak"].set_visible(falls)
+    verdict = f"gold peaks at n = {c.n[r.peak_index]:.0f}, then falls" if falls else "gold does not fall"
     art["title"].set_text(verdict)
     for k, name in enumerate(KINDS):
         art[name].set_data(d, r.refusal_rate[k])
-    art["title2"].set_text(f"explore {r.explore:.1f}, trigger looks harmful {r.trigger_looks_harmful:.2f}")
+    art["title2"].set_text(title2)
+
+
+def draw_overoptimisation(art: dict, r: OveroptimisationResult, **_values: Any) -> None:
+    """Learned and gold reward against d; refusal rate of the pick by prompt kind."""
+    _draw_best_of_n(art, r, r.falls,
+                    f"explore {r.explore:.1f}, trigger looks harmful {r.trigger_looks_harmful:.2f}")
 
 
 def demo_overoptimisation() -> InteractiveFigure:
@@ -932,6 +945,42 @@ def chat_overoptimisation(train: SampledAnswers, test: SampledAnswers, n_pairs: 
     refusal = _refusal_by_kind(test.space, q)
     i = int(np.argmax(curves.gold))
     return ChatOveroptimisation(curves, refusal, w, i, float(curves.gold[i] - curves.gold[-1]))
+
+
+def draw_chat_overoptimisation(art: dict, r: ChatOveroptimisation, n_pairs: int = 0, explore: float = 0.0,
+                               draw: int = 0) -> None:
+    """Section 5's demo: learned and gold reward of one reward model against d; refusal rate of the pick."""
+    _draw_best_of_n(art, r, r.fall > 0.05, f"{n_pairs} comparisons, exploration {explore:.1f}, draw {draw}")
+
+
+def demo_chat_overoptimisation(train: SampledAnswers | None = None, test: SampledAnswers | None = None,
+                               draw: int = 0) -> InteractiveFigure:
+    """Sliders: number of comparisons, exploration in data collection, which annotation draw (starting at
+    ``draw``). Best-of-n on TinyChat's held-out answers (``test``) against a reward model learned on ``train``
+    (both from ``sample_answers``; sampled with the notebook's seeds, about 10 s, when not given). Cached per
+    setting."""
+    if not 0 <= int(draw) <= 19:
+        raise ValueError(f"draw must be in 0..19, got {draw}")
+    if train is None or test is None:
+        from helpers.tinylm import load_tinychat
+
+        chat = load_tinychat()
+        train = sample_answers(chat, "train", seed=0) if train is None else train
+        test = sample_answers(chat, "eval", seed=1) if test is None else test
+    cache: dict[tuple[int, float, int], ChatOveroptimisation] = {}
+
+    def compute(n_pairs: int, explore: float, draw: int) -> ChatOveroptimisation:
+        key = (int(n_pairs), round(float(explore), 6), int(draw))
+        if key not in cache:
+            cache[key] = chat_overoptimisation(train, test, key[0], key[1], seed=key[2])
+        return cache[key]
+
+    return InteractiveFigure(
+        compute, draw_chat_overoptimisation,
+        {"n_pairs": int_slider("comparisons", 100, 1000, 100, 300),
+         "explore": float_slider("exploration in data collection", 0.0, 0.6, 0.1, 0.0),
+         "draw": int_slider("annotation draw", 0, 19, 1, int(draw))},
+        setup=lambda fig: setup_overoptimisation(fig, d_max=2.5, legend_loc="upper left"), ncols=2, width=9.5, height=3.6)
 
 
 # ------------------------------------------------------------------------------------- demo: section 2

@@ -517,3 +517,36 @@ def test_chat_overoptimisation_runs_exact_best_of_n(tiny):
     ref = P.best_of_n_curves(test.groups(r.w), np.array([1.0, 4.0, 64.0, 1e4]))
     np.testing.assert_allclose(ref.gold, c.gold, atol=1e-9)
     np.testing.assert_allclose(ref.kl_exact, c.kl_exact, atol=1e-9)
+
+
+def test_sample_preference_pairs_is_rng_choice():
+    """The pair sampler inverts the CDF itself; it must give exactly what rng.choice(k, p=...) would."""
+    from scipy import special
+
+    def reference(groups, n_pairs, noise, seed, explore):
+        rng = np.random.default_rng(seed)
+        checked = [((1 - explore) * p / p.sum() + explore / len(p), f, g) for p, f, g in groups]
+        prompts, u = rng.integers(len(checked), size=n_pairs), rng.random(n_pairs)
+        out_c, out_r = [], []
+        for j, gi in enumerate(prompts):
+            p, f, g = checked[gi]
+            a = rng.choice(len(p), p=p)
+            rest = p.copy()
+            rest[a] = 0.0
+            b = rng.choice(len(p), p=rest / rest.sum())
+            win = u[j] < special.expit((g[a] - g[b]) / noise)
+            out_c.append(f[a] if win else f[b])
+            out_r.append(f[b] if win else f[a])
+        return np.array(out_c), np.array(out_r)
+
+    space = P.synthetic_response_space(40, seed=5)
+    groups = P.space_groups(space)
+    for seed, explore in [(0, 0.0), (1, 0.3), (2, 1.0)]:
+        got = P.sample_preference_pairs(groups, 300, 0.5, rng=seed, explore=explore)
+        want = reference(groups, 300, 0.5, seed, explore)
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+def test_chat_demo_rejects_a_draw_outside_its_slider():
+    with pytest.raises(ValueError, match="draw"):
+        P.demo_chat_overoptimisation(draw=20)
