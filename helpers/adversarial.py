@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from helpers.digits import DigitsData, accuracy, load_digits_xy
 from helpers.plotting import COLORS, label_axes
 from helpers.widgets import InteractiveFigure, float_slider, int_slider
 
@@ -26,25 +27,11 @@ __all__ = ["DigitsData", "load_digits_data", "make_mlp", "accuracy", "fgsm", "pg
            "robust_accuracy", "demo_attack"]
 
 
-@dataclass(frozen=True)
-class DigitsData:
-    """scikit-learn's bundled 8x8 digits, pixels scaled to [0, 1], a fixed train/test split."""
-
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-
-
 def load_digits_data(seed: int = 0, n_train: int = 1250) -> DigitsData:
     """Load the digits (offline: they ship with scikit-learn) and split them with ``seed``."""
-    from sklearn.datasets import load_digits
-
     if not (100 <= n_train <= 1697):
         raise ValueError(f"n_train must be in [100, 1697], got {n_train}")
-    d = load_digits()
-    x = torch.tensor(d.data / 16.0, dtype=torch.float32)
-    y = torch.tensor(d.target, dtype=torch.long)
+    x, y = load_digits_xy()
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
     return DigitsData(x[order[:n_train]], y[order[:n_train]], x[order[n_train:]], y[order[n_train:]])
 
@@ -55,16 +42,6 @@ def make_mlp(hidden: int = 128, seed: int = 0) -> nn.Module:
         raise ValueError(f"hidden must be >= 1, got {hidden}")
     torch.manual_seed(seed)
     return nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10))
-
-
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Fraction of ``x`` classified as ``y`` (model in eval mode, no gradients)."""
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        acc = float((model(x).argmax(dim=1) == y).float().mean())
-    model.train(was_training)
-    return acc
 
 
 def _check(x: torch.Tensor, y: torch.Tensor, eps: float) -> None:

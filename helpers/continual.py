@@ -25,6 +25,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
+from helpers.digits import accuracy, load_digits_xy
 from helpers.plotting import COLORS, label_axes
 from helpers.widgets import InteractiveFigure, float_slider
 
@@ -51,13 +52,9 @@ def load_digit_tasks(seed: int = 0, n_train: int = 1250) -> tuple[Task, Task]:
 
     Both tasks share the train/test split; the permutation and split are fixed by ``seed``.
     """
-    from sklearn.datasets import load_digits
-
     if not (100 <= n_train <= 1697):
         raise ValueError(f"n_train must be in [100, 1697], got {n_train}")
-    d = load_digits()
-    x = torch.tensor(d.data / 16.0, dtype=torch.float32)
-    y = torch.tensor(d.target, dtype=torch.long)
+    x, y = load_digits_xy()
     g = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(x), generator=g)
     tr, te = order[:n_train], order[n_train:]
@@ -78,13 +75,6 @@ def make_mlp(hidden: int = 64, seed: int = 0) -> nn.Module:
             bound = 1.0 / np.sqrt(p.shape[-1] if p.ndim > 1 else hidden)
             p.uniform_(-bound, bound, generator=g)
     return model
-
-
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Fraction of ``x`` classified as ``y``."""
-    model.eval()
-    with torch.no_grad():
-        return float((model(x).argmax(dim=1) == y).float().mean())
 
 
 def _check_data(x: torch.Tensor, y: torch.Tensor | None) -> None:

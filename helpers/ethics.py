@@ -27,6 +27,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from helpers.plotting import COLORS, label_axes
+from helpers.validation import finite_matrix
 from helpers.widgets import InteractiveFigure, float_slider
 
 __all__ = [
@@ -71,12 +72,7 @@ SCENARIO_FORBIDDEN = np.array([
 
 # --------------------------------------------------------------------------------- moral uncertainty
 def _scores(scores: np.ndarray) -> np.ndarray:
-    s = np.asarray(scores, dtype=float)
-    if s.ndim != 2 or s.shape[0] < 1 or s.shape[1] < 1:
-        raise ValueError(f"scores must have shape [n_theories, n_options], got shape {s.shape}")
-    if not np.all(np.isfinite(s)):
-        raise ValueError("scores must be finite")
-    return s
+    return finite_matrix(scores, "scores", "n_theories", "n_options")
 
 
 def _credences(credences: np.ndarray, n_theories: int) -> np.ndarray:

@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from helpers.digits import DigitsData, accuracy, load_digits_xy
 from helpers.plotting import COLORS, label_axes
 from helpers.widgets import InteractiveFigure, int_slider
 
@@ -44,25 +45,11 @@ METHODS = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid
 
 
 # ----------------------------------------------------------------------------------------------- digits
-@dataclass(frozen=True)
-class DigitsData:
-    """scikit-learn's bundled 8x8 digits (1,797 images), pixels scaled to [0, 1], a seeded train/test split."""
-
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-
-
 def load_digits_data(seed: int = 0, test_fraction: float = 0.25) -> DigitsData:
     """Load the digits (offline: they ship with scikit-learn) and split them with ``seed``."""
-    from sklearn.datasets import load_digits
-
     if not 0.05 <= test_fraction <= 0.95:
         raise ValueError(f"test_fraction must be in [0.05, 0.95], got {test_fraction}")
-    d = load_digits()
-    x = torch.tensor(d.data / 16.0, dtype=torch.float32)
-    y = torch.tensor(d.target, dtype=torch.long)
+    x, y = load_digits_xy()
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
     n_test = int(round(test_fraction * len(x)))
     test, train = order[:n_test], order[n_test:]
@@ -100,12 +87,6 @@ def train_classifier(model: nn.Module, data: DigitsData, epochs: int = 10, lr: f
             F.cross_entropy(model(data.x_train[idx]), data.y_train[idx]).backward()
             opt.step()
     return model.eval()
-
-
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Fraction of ``x`` classified as ``y``."""
-    with torch.no_grad():
-        return float((model(x).argmax(dim=1) == y).float().mean())
 
 
 # ----------------------------------------------------------------------------------------------- attributions

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from helpers.plotting import COLORS, label_axes
+from helpers.validation import finite_matrix
 from helpers.widgets import InteractiveFigure, float_slider
 
 __all__ = [
@@ -159,12 +160,7 @@ def condorcet_winner(profile: np.ndarray) -> int | None:
 
 # ---------------------------------------------------------------------------------------------- cardinal
 def _utilities(utilities: np.ndarray) -> np.ndarray:
-    u = np.asarray(utilities, dtype=float)
-    if u.ndim != 2 or u.shape[0] < 1 or u.shape[1] < 1:
-        raise ValueError(f"utilities must have shape [n_stakeholders, n_options], got shape {u.shape}")
-    if not np.all(np.isfinite(u)):
-        raise ValueError("utilities must be finite")
-    return u
+    return finite_matrix(utilities, "utilities", "n_stakeholders", "n_options")
 
 
 def _weights(weights: np.ndarray | None, k: int) -> np.ndarray:
