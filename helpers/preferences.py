@@ -283,6 +283,12 @@ def simulate_ratings(n_items: int, w_true: np.ndarray, noise: float, offset_spre
     return X, ratings, np.where(a_wins[:, None], Xa, Xb), np.where(a_wins[:, None], Xb, Xa)
 
 
+def _choice_cdf(p: np.ndarray) -> np.ndarray:
+    """The CDF ``rng.choice(len(p), p=p)`` inverts: cumulative sum, divided by its last entry."""
+    cdf = np.cumsum(p)
+    return cdf / cdf[-1]
+
+
 def sample_preference_pairs(groups: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_pairs: int, noise: float,
                             rng: np.random.Generator | int = 0, explore: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Comparisons between responses to the same prompt, labelled by a noisy judge.
@@ -321,15 +327,14 @@ def sample_preference_pairs(groups: list[tuple[np.ndarray, np.ndarray, np.ndarra
     # Each pair then draws a from p and b from p without a, by inverting the CDF with one uniform each: what
     # ``rng.choice(k, p=...)`` does, done here with the uniforms drawn in one call (the same random stream).
     draws = rng.random(2 * int(n_pairs))
-    cdfs = [np.cumsum(p) / np.cumsum(p)[-1] for p, _, _ in checked]
+    cdfs = [_choice_cdf(p) for p, _, _ in checked]
     chosen, rejected = [], []
     for j, g in enumerate(prompts):
         p, feats, gold = checked[g]
         a = int(np.searchsorted(cdfs[g], draws[2 * j], side="right"))
         rest = p.copy()
         rest[a] = 0.0
-        rest = np.cumsum(rest / rest.sum())
-        b = int(np.searchsorted(rest / rest[-1], draws[2 * j + 1], side="right"))
+        b = int(np.searchsorted(_choice_cdf(rest / rest.sum()), draws[2 * j + 1], side="right"))
         diff = gold[a] - gold[b]
         prob_a = special.expit(diff / noise) if noise > 0 else (1.0 if diff > 0 else 0.0 if diff < 0 else 0.5)
         a_wins = u[j] < prob_a
@@ -476,17 +481,11 @@ def best_of_n_curves(groups: list[tuple[np.ndarray, np.ndarray, np.ndarray]], ns
 
 def fit_gao_form(d: np.ndarray, gold: np.ndarray) -> tuple[float, float, float]:
     """Least-squares fit of gold(d) - gold(0) = d (alpha - beta d), d = sqrt(KL), the best-of-n form of Gao,
-    Schulman & Hilton (2022, arXiv 2210.10760); returns (alpha, beta, R^2)."""
-    d = _finite_array(d, "d", ndim=1)
-    gold = _finite_array(gold, "gold", ndim=1)
-    if d.shape != gold.shape or len(d) < 3:
-        raise ValueError("d and gold must be 1-D arrays of the same length >= 3")
-    y = gold - gold[0]
-    A = np.stack([d, -(d**2)], axis=1)
-    (alpha, beta), *_ = np.linalg.lstsq(A, y, rcond=None)
-    resid = y - A @ np.array([alpha, beta])
-    r2 = 1.0 - float(resid @ resid) / float(((y - y.mean()) ** 2).sum())
-    return float(alpha), float(beta), r2
+    Schulman & Hilton (2022, arXiv 2210.10760); returns (alpha, beta, R^2). ``helpers.goodhart.fit_gao_bon``
+    with finite 1-D inputs checked first."""
+    from helpers.goodhart import fit_gao_bon  # the fit itself, shared with notebook 01
+
+    return fit_gao_bon(_finite_array(d, "d", ndim=1), _finite_array(gold, "gold", ndim=1))
 
 
 def refusal_opener_probabilities(chat: Any, prompts: list[str]) -> np.ndarray:

@@ -90,8 +90,6 @@ class TinyGPT(nn.Module):
                 last_only: bool = False) -> tuple[torch.Tensor, KVCache]:
         """``forward`` that also returns the key/value cache of every layer (for ``extend``)."""
         b, t = idx.shape
-        if t > self.cfg.max_len:
-            raise ValueError(f"sequence of {t} tokens is longer than max_len={self.cfg.max_len}")
         causal = torch.ones(t, t, dtype=torch.bool, device=idx.device).tril()
         if pad_mask is None:
             pos = torch.arange(t, device=idx.device).expand(b, t)
@@ -107,13 +105,14 @@ class TinyGPT(nn.Module):
         cached positions; ``pad_mask`` ``(batch, cached + 1)`` marks the real tokens including the new one.
         Returns the logits and the longer cache."""
         t = pad_mask.shape[1]
-        if t > self.cfg.max_len:
-            raise ValueError(f"sequence of {t} tokens is longer than max_len={self.cfg.max_len}")
         pos = pad_mask.long().sum(dim=1, keepdim=True) - 1
         return self._run(idx, pos, pad_mask.view(-1, 1, 1, t), cache, False)
 
     def _run(self, idx: torch.Tensor, pos: torch.Tensor, mask: torch.Tensor, past: KVCache | None,
              last_only: bool) -> tuple[torch.Tensor, KVCache]:
+        t = mask.shape[-1]  # cached + new positions
+        if t > self.cfg.max_len:
+            raise ValueError(f"sequence of {t} tokens is longer than max_len={self.cfg.max_len}")
         x = self.resid[0](self.tok(idx) + self.pos(pos))
         cache: KVCache = []
         for i, block in enumerate(self.blocks):
