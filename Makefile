@@ -1,30 +1,36 @@
 # Aligned: two commands for learners and teachers (see README.md).
 #   make lab    set up .venv on first use, then open JupyterLab on the course
-#   make test   set up .venv on first use, then run every test (lint, unit, nbval, hygiene, student)
-# Maintainers: make notebooks (re-execute every notebook in place), make student (learner copies).
+#   make test   set up .venv on first use, then run every test (lint, unit, nbval, portability, hygiene, student, browser)
+# Maintainers: make unit (quick: lint + unit tests), make notebooks (re-execute every notebook in place),
+# make student (learner copies), make portability (nbval with other CPU kernels forced), make lock (refresh pins).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+LOCK   := requirements-lock.txt
 # torch first and pinned: 2.13.0 is a CPU wheel here; an open range can pull a multi-GB CUDA build.
 TORCH_SPEC     ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
-# One thread per kernel: identical floats run to run, and two kernels share two cores well.
-export OMP_NUM_THREADS := 1
-export MKL_NUM_THREADS := 1
-export PYTHONHASHSEED  := 0
+# uv installs the locked versions (exact pins, no resolution) in seconds; pip installs torch and uv itself
+# (--no-compile: Python compiles what it imports on first use instead of all of torch up front).
+UV_SPEC ?= uv==0.13.9
+# The kernel environment (one thread per kernel, fixed hash seed) is defined once, in tools/kernel.env.
+include tools/kernel.env
+export $(shell sed -n 's/^\([A-Z_][A-Z_0-9]*\)=.*/\1/p' tools/kernel.env)
 PYTEST_WORKERS ?= 2
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg --nbval-cell-timeout 300
+NOTEBOOKS   := notebooks/[0-9][0-9]_*.ipynb
 
-.PHONY: lab test lint notebooks student setup clean-venv
+.PHONY: lab test unit lint portability notebooks student setup lock clean-venv
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): $(LOCK) pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -e .
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile $(TORCH_PIP_ARGS) "$(TORCH_SPEC)" "$(UV_SPEC)"
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -r $(LOCK)
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
 	@touch $(STAMP)
 
 # JupyterLab refuses to run as root unless told; containers and CI machines often are root.
@@ -36,14 +42,34 @@ lab: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check helpers tests tools notebooks
 
+unit: $(STAMP) lint
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not notebook" tests
+
+# Everything: unit tests, nbval on the stored outputs, hygiene, nbgrader, the browser test (which runs the
+# student copies in JupyterLab), then the portability run.
 test: $(STAMP) lint
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope --durations=12 $(NBVAL_FLAGS) tests notebooks/[0-9][0-9]_*.ipynb
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope --durations=12 $(NBVAL_FLAGS) tests $(NOTEBOOKS)
+	$(MAKE) --no-print-directory portability
+
+# nbval on every notebook again with torch, numpy and MKL forced onto other kernels (tools/portability.py): the
+# stored outputs must not depend on which SIMD kernels this CPU picks.
+portability: $(STAMP)
+	$(PY) tools/portability.py $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope $(NBVAL_FLAGS) $(NOTEBOOKS)
 
 notebooks: $(STAMP)
 	$(PY) tools/nbtool.py execute
 
 student: $(STAMP)
 	$(PY) tools/nbtool.py student
+
+# Refresh the pins: resolve requirements-dev.txt's ranges in a scratch venv, write requirements-lock.txt. Then
+# run `make notebooks` and review what moved in the stored outputs (docs/authoring.md, "Portable outputs").
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
+	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	.lock-venv/bin/python tools/lock.py .lock-venv/bin/python > $(LOCK)
+	rm -rf .lock-venv
 
 clean-venv:
 	rm -rf $(VENV)

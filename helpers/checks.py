@@ -1,7 +1,9 @@
 """Self-checks for exercises.
 
 A check runs the learner's function and the reference on a few cases and prints one line per case:
-``exact match``, ``close match (max difference ...)`` or ``MISMATCH (max difference ...)``. A learner function
+``exact match``, ``close match (every difference within <the tolerance>)`` or ``MISMATCH (max difference ...)``.
+A close match prints the tolerance it met, not the raw difference: float rounding noise moves with the CPU's
+kernels, and stored outputs must not (see ``agreement`` and docs/authoring.md, "Portable outputs"). A learner function
 that still raises ``NotImplementedError`` prints ``not implemented yet`` instead of a traceback, so a notebook
 runs top to bottom before any exercise is done. ``use_or_fallback`` hands later cells the learner's function
 when it passes, else the reference, so the rest of the notebook still works for a learner who is stuck.
@@ -19,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CaseResult", "check_function", "use_or_fallback", "compare"]
+__all__ = ["CaseResult", "check_function", "use_or_fallback", "compare", "agreement"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,26 @@ class CaseResult:
     @property
     def passed(self) -> bool:
         return self.status in ("exact", "close")
+
+
+def agreement(max_difference: float, bound: float) -> str:
+    """How two computations agree, as a class that does not depend on the CPU's floating-point kernels.
+
+    ``"exact"`` when the difference is zero, ``"close (max difference below <bound>)"`` when it is below
+    ``bound``, else ``"DIFFERENT (max difference ...)"``. Stored notebook outputs print this class, never the raw
+    difference: rounding noise such as ``4.8e-06`` moves with the kernel set (AVX2, AVX-512, ARM), the class does
+    not. ``bound`` is the tolerance the claim needs (assert it as well).
+    """
+    if not bound > 0:
+        raise ValueError(f"bound must be positive, got {bound!r}")
+    d = float(max_difference)
+    if np.isnan(d):
+        raise ValueError("max_difference is NaN")
+    if d == 0.0:
+        return "exact"
+    if d < bound:
+        return f"close (max difference below {_short(bound)})"
+    return f"DIFFERENT (max difference {d:.3g}, bound {_short(bound)})"
 
 
 def _to_array(value: Any) -> np.ndarray:
@@ -69,8 +91,23 @@ def compare(got: Any, expected: Any, rtol: float = 1e-6, atol: float = 1e-8) -> 
     if max_diff == 0.0:
         return CaseResult("exact", 0.0, "exact match")
     if np.allclose(g, e, rtol=rtol, atol=atol, equal_nan=True):
-        return CaseResult("close", max_diff, f"close match (max difference {max_diff:.1e})")
+        # The tolerance, not the raw difference: rounding noise moves with the CPU's kernels, this line does not.
+        return CaseResult("close", max_diff, f"close match (every difference within {_tolerance(rtol, atol)})")
     return CaseResult("mismatch", max_diff, f"MISMATCH (max difference {max_diff:.3g})")
+
+
+def _short(x: float) -> str:
+    """1e-06 -> '1e-6', 0.001 -> '0.001': tolerances as a reader writes them."""
+    if x == 0 or 1e-3 <= abs(x) < 1e3:
+        return f"{x:g}"
+    mantissa, exponent = f"{x:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def _tolerance(rtol: float, atol: float) -> str:
+    if rtol == 0:
+        return _short(atol)
+    return f"{_short(rtol)}·|expected| + {_short(atol)}"
 
 
 def _autograding() -> bool:

@@ -605,7 +605,7 @@ def space_best_of_n_q(space: ResponseSpace, proxy: np.ndarray, ns: np.ndarray) -
     ns = _check_n(ns, "ns")
     if ns.ndim != 1:
         raise ValueError(f"ns must be 1-dimensional, got shape {ns.shape}")
-    order = np.argsort(proxy, axis=1)
+    order = np.argsort(proxy, axis=1, kind="stable")
     p = np.take_along_axis(space.p, order, 1)
     above = np.clip(np.cumsum(p[:, ::-1], axis=1)[:, ::-1] - p, 0.0, 1.0)  # mass strictly above each answer
     with np.errstate(divide="ignore"):

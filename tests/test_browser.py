@@ -1,9 +1,13 @@
 """Widgets in a real browser: JupyterLab + headless Chromium (Debian's package) driven by Playwright.
 
-For every notebook with an interactive demo: open a copy in JupyterLab, run all cells, wait for the kernel to go
-idle, move one slider per demo with the keyboard, check that the demo's image changed and that no cell holds an
-error. Screenshots and a timing report go to test-output/browser/. The server is started here and stopped here
-(kernels shut down through the REST API, then SIGTERM/SIGKILL to its process group), also when a check fails.
+For every notebook with an interactive demo: open a copy of its *student* version (what learners open) in
+JupyterLab, run all cells, wait for the kernel to go idle, check that no cell holds an error and that the
+exercise checks say "not implemented yet" (the later cells fall back to the reference), move one slider per demo
+with the keyboard and check that the demo's image changed. So this test is also the end-to-end run of the
+student copies (tests/test_student_notebooks.py runs only those it does not cover). Two JupyterLab servers, one
+per pytest-xdist worker, share the notebooks. Screenshots and a timing report go to test-output/browser/. The
+servers are started here and stopped here (kernels shut down through the REST API, then SIGTERM/SIGKILL to the
+process group), also when a check fails.
 
 Needs a Chromium: $CHROMIUM, else /usr/bin/chromium (.ci/run installs Debian's package when missing). Without one
 the test is skipped locally and fails in CI (CI=true).
@@ -26,29 +30,12 @@ import nbformat
 import nbtool
 import pytest
 
+pytestmark = [pytest.mark.browser, pytest.mark.notebook]
+
 OUT = nbtool.ROOT / "test-output" / "browser"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-WIDGET_TEXT = "Interactive figure with controls"
 RUN_ALL_TIMEOUT_S = 180
-
-
-def _chromium() -> str | None:
-    for cand in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                 shutil.which("chromium-browser")):
-        if cand and Path(cand).exists():
-            return cand
-    return None
-
-
-def _widget_notebooks() -> list[Path]:
-    found = []
-    for p in nbtool.source_notebooks():
-        nb = nbformat.read(p, as_version=4)
-        if any(WIDGET_TEXT in o.get("data", {}).get("text/plain", "") for c in nb.cells if c.cell_type == "code"
-               for o in c.outputs):
-            found.append(p)
-    return found
 
 
 def _free_port() -> int:
@@ -113,7 +100,7 @@ class Lab:
         self.log.close()
 
 
-NOTEBOOKS = _widget_notebooks()
+NOTEBOOKS = nbtool.widget_notebooks()
 
 JS_ERRORS = """() => {
   const nb = window.jupyterapp.shell.currentWidget.content;
@@ -125,6 +112,18 @@ JS_ERRORS = """() => {
     for (const o of outs) if (o.output_type === 'error') errors.push(`cell ${i}: ${o.ename}: ${o.evalue}`);
   }
   return errors;
+}"""
+JS_TEXT = """() => {
+  const nb = window.jupyterapp.shell.currentWidget.content;
+  const text = [];
+  for (let i = 0; i < nb.model.cells.length; i++) {
+    const cell = nb.model.cells.get(i);
+    if (cell.type !== 'code') continue;
+    for (const o of cell.outputs.toJSON()) {
+      if (o.output_type === 'stream') text.push([].concat(o.text).join(''));
+    }
+  }
+  return text.join('\\n');
 }"""
 JS_PENDING = """() => {
   const nb = window.jupyterapp.shell.currentWidget.content;
@@ -139,9 +138,9 @@ JS_PENDING = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="class")
 def lab(tmp_path_factory):
-    chromium = _chromium()
+    chromium = nbtool.chromium()
     if chromium is None:
         if os.environ.get("CI"):
             pytest.fail("no Chromium found: .ci/run installs Debian's chromium package")
@@ -149,8 +148,8 @@ def lab(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("lab")
     root = tmp / "course"
     root.mkdir()
-    for p in NOTEBOOKS:  # a copy: autosave must never write into the source notebooks
-        shutil.copy(p, root / p.name)
+    for p in NOTEBOOKS:  # a copy of the student version: autosave must never write into the repo
+        shutil.copy(nbtool.student_path(p), root / p.name)
     server = Lab(root, tmp)
     from playwright.sync_api import sync_playwright
 
@@ -166,14 +165,10 @@ def lab(tmp_path_factory):
         server.stop()
 
 
-REPORT: dict[str, dict] = {}
-
-
-@pytest.mark.browser
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_widgets_in_jupyterlab(lab, path):
+def _widgets_in_jupyterlab(lab, path: Path) -> None:
     server, browser = lab
     OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"{path.stem}.json").unlink(missing_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         page.goto(f"{server.base}/lab/tree/{path.name}?token={server.token}&reset", timeout=60_000)
@@ -192,11 +187,13 @@ def test_widgets_in_jupyterlab(lab, path):
         page.locator(".jp-StatusBar-Widget", has_text="Idle").first.wait_for(timeout=30_000)
         run_all_s = time.perf_counter() - start
         assert page.evaluate(JS_ERRORS) == []
+        source = nbformat.read(path, as_version=4)
+        if any("### BEGIN SOLUTION" in c.source for c in source.cells):
+            assert "not implemented yet" in page.evaluate(JS_TEXT), "the exercise checks did not run"
 
         demos = page.locator(".jp-OutputArea-output .widget-vbox:has(.widget-image)")
         n_demos = demos.count()
-        expected = sum(WIDGET_TEXT in o.get("data", {}).get("text/plain", "") for c in
-                       nbformat.read(path, as_version=4).cells if c.cell_type == "code" for o in c.outputs)
+        expected = nbtool.demo_count(source)
         assert n_demos == expected, f"{n_demos} live demos in the page, {expected} in the notebook"
         latencies = []
         for i in range(n_demos):
@@ -214,13 +211,26 @@ def test_widgets_in_jupyterlab(lab, path):
             latencies.append(1000 * (time.perf_counter() - t0))
         assert page.evaluate(JS_ERRORS) == []
         page.screenshot(path=str(OUT / f"{path.stem}.png"), full_page=False)
-        REPORT[path.stem] = {"run_all_to_idle_s": round(run_all_s, 1), "slider_to_new_image_ms": [round(x) for x in latencies]}
-        (OUT / "report.json").write_text(json.dumps(REPORT, indent=1))
+        report = {"run_all_to_idle_s": round(run_all_s, 1), "slider_to_new_image_ms": [round(x) for x in latencies]}
+        (OUT / f"{path.stem}.json").write_text(json.dumps(report))  # one file each: two workers write here
         print(f"{path.stem}: run all -> idle {run_all_s:.1f} s; slider -> new image {[round(x) for x in latencies]} ms")
     finally:
-        if not (OUT / f"{path.stem}.png").exists() or path.stem not in REPORT:
+        if not (OUT / f"{path.stem}.json").exists():
             page.screenshot(path=str(OUT / f"{path.stem}-failed.png"))
         page.close()
+
+
+# Two classes, two JupyterLab servers: pytest-xdist's --dist loadscope gives each class to its own worker.
+class TestBrowserFirstHalf:
+    @pytest.mark.parametrize("path", NOTEBOOKS[0::2], ids=[p.stem for p in NOTEBOOKS[0::2]])
+    def test_widgets_in_jupyterlab(self, lab, path):
+        _widgets_in_jupyterlab(lab, path)
+
+
+class TestBrowserSecondHalf:
+    @pytest.mark.parametrize("path", NOTEBOOKS[1::2], ids=[p.stem for p in NOTEBOOKS[1::2]])
+    def test_widgets_in_jupyterlab(self, lab, path):
+        _widgets_in_jupyterlab(lab, path)
 
 
 def test_some_notebooks_have_widgets():

@@ -14,7 +14,9 @@ def test_exact_close_mismatch_lines(capsys):
     assert out.count("exact match") == 2 and "all 2 cases pass" in out
 
     assert checks.check_function(lambda x, y=1.0: ref(x, y) + 1e-9, ref, [(2.0,)])
-    assert "close match (max difference 1.0e-09)" in capsys.readouterr().out
+    assert "close match (every difference within 1e-6·|expected| + 1e-8)" in capsys.readouterr().out
+    assert checks.check_function(lambda x: x + 1e-9, lambda x: x, [(2.0,)], rtol=0.0, atol=1e-6)
+    assert "close match (every difference within 1e-6)" in capsys.readouterr().out
 
     assert not checks.check_function(lambda x, y=1.0: ref(x, y) + 0.5, ref, [(2.0,)])
     assert "MISMATCH (max difference 0.5)" in capsys.readouterr().out
@@ -77,3 +79,15 @@ def test_bad_arguments():
         checks.check_function(ref, ref, [])
     with pytest.raises(ValueError):
         checks.check_function(None, ref, [(1.0,)])
+
+
+def test_agreement_classes():
+    assert checks.agreement(0.0, 1e-6) == "exact"
+    assert checks.agreement(4.8e-6, 1e-4) == "close (max difference below 1e-4)"
+    assert checks.agreement(3.8e-6, 1e-4) == checks.agreement(4.8e-6, 1e-4)  # kernel noise: same class
+    assert checks.agreement(2e-4, 1e-4).startswith("DIFFERENT (max difference 0.0002, bound 1e-4")
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError):
+            checks.agreement(1e-9, bad)
+    with pytest.raises(ValueError):
+        checks.agreement(float("nan"), 1e-6)

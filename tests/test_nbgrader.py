@@ -16,6 +16,8 @@ import nbformat
 import nbtool
 import pytest
 
+pytestmark = pytest.mark.notebook
+
 ASSIGNMENT = "course"
 NB01 = "01_alignment_intro"
 

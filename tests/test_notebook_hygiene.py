@@ -35,3 +35,27 @@ def test_anatomy_check_catches_a_bad_notebook(tmp_path):
     assert any("why this matters" in p for p in problems)
     assert any("missing headings" in p for p in problems)
     assert any("Exercise" in p for p in problems)
+
+
+def test_portability_rules_are_documented_and_enforced():
+    doc = (nbtool.ROOT / "docs" / "authoring.md").read_text()
+    assert "## Portable outputs" in doc
+    for reason in nbtool.IGNORE_REASONS:
+        assert f"`# ignored: {reason}`" in doc
+    assert nbtool.unstable_sorts("o = np.argsort(w)\nq = torch.sort(x, dim=1)") == ["np.argsort(w)",
+                                                                                   "torch.sort(x, dim=1)"]
+    assert nbtool.unstable_sorts('np.argsort(f(w), kind="stable"); x.argsort(stable=True); np.lexsort((a, b))') == []
+    cell = nbformat.v4.new_code_cell("# NBVAL_IGNORE_OUTPUT\nprint(1)")
+    cell.outputs = [nbformat.v4.new_output("stream", text="max |logit difference| 4.8e-06\n")]
+    problems = nbtool.portability_problems(0, cell)
+    assert any("ignored: <reason>" in p for p in problems) and any("raw float difference" in p for p in problems)
+    cell = nbformat.v4.new_code_cell("# NBVAL_IGNORE_OUTPUT\n# ignored: progress bar\nprint(1)")
+    cell.outputs = [nbformat.v4.new_output("stream", text="close match (every difference within 1e-4·|expected| "
+                                                          "+ 1e-5)\nP(unsafe): close (max difference below 1e-5)\n")]
+    assert nbtool.portability_problems(0, cell) == []
+
+
+def test_helpers_sort_orders_are_stable():
+    bad = {str(p.relative_to(nbtool.ROOT)): nbtool.unstable_sorts(p.read_text())
+           for p in sorted((nbtool.ROOT / "helpers").rglob("*.py"))}
+    assert {k: v for k, v in bad.items() if v} == {}

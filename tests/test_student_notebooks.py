@@ -1,7 +1,10 @@
 """Every student notebook (solutions removed) runs end to end: checks say "not implemented yet", later
 cells fall back to the reference implementation, nothing crashes.
 
-One test class per notebook, so pytest-xdist's ``--dist loadscope`` runs notebooks in parallel.
+Where a Chromium is available, tests/test_browser.py runs the student copy of every notebook with a demo in
+JupyterLab, with the same checks; this module runs the others (all of them without a Chromium), so each student
+copy is executed once per `make test`. One test class per notebook, so pytest-xdist's ``--dist loadscope`` runs
+notebooks in parallel.
 """
 
 import os
@@ -9,7 +12,11 @@ import time
 
 import nbformat
 import nbtool
+import pytest
 from nbclient import NotebookClient
+
+pytestmark = pytest.mark.notebook
+IN_BROWSER = {p.name for p in nbtool.widget_notebooks()} if nbtool.chromium() else set()
 
 
 def _run_student(path):
@@ -44,5 +51,17 @@ def _make_class(path):
 
 
 for _p in nbtool.source_notebooks():
-    _cls = _make_class(nbtool.student_path(_p))
-    globals()[_cls.__name__] = _cls
+    if _p.name not in IN_BROWSER:
+        _cls = _make_class(nbtool.student_path(_p))
+        globals()[_cls.__name__] = _cls
+
+
+def test_every_student_copy_runs_once():
+    """Each source notebook's student copy is run here or by the browser test, and the browser test runs."""
+    here = {name.removeprefix("TestStudent_") + ".ipynb" for name in globals() if name.startswith("TestStudent_")}
+    assert here | IN_BROWSER == {p.name for p in nbtool.source_notebooks()}
+    assert not (here & IN_BROWSER)
+    if IN_BROWSER:
+        import test_browser
+
+        assert {p.name for p in test_browser.NOTEBOOKS} == IN_BROWSER

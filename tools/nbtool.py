@@ -27,10 +27,24 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
 NAME = re.compile(r"^(\d\d)_[a-z0-9_]+\.ipynb$")
 
-# Environment of every kernel that executes a notebook (make notebooks, nbval, student tests): one thread
-# per kernel keeps torch's float results identical run to run and lets two kernels share two cores.
-KERNEL_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
+WIDGET_TEXT = "Interactive figure with controls"  # the text/plain line a demo cell stores beside its PNG
 
+
+def _read_env(path: Path) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if line.strip() and not line.startswith("#"))
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+# Environment of every kernel that executes a notebook (make notebooks, nbval, student and browser tests),
+# defined once in tools/kernel.env (the Makefile exports the same file).
+KERNEL_ENV = _read_env(ROOT / "tools" / "kernel.env")
+
+# Portable outputs (docs/authoring.md): what can be checked without running a notebook.
+# A difference printed as a raw number in scientific notation ("max difference 4.8e-06"): float noise. The
+# classes of checks.agreement / check_function ("below 1e-4", "within 1e-4·|expected| + 1e-5") are fine.
+RAW_DIFFERENCE = re.compile(r"differen(?:ce|t)\b(?P<between>[^\n]*?)\b(?P<number>\d(?:\.\d+)?e-\d+)")
+IGNORE_MARKER = "# NBVAL_IGNORE_OUTPUT"
+IGNORE_REASONS = ("progress bar", "wall-clock timing")  # the only outputs nbval may be told to ignore
 TOPIC_HEADINGS = ["Learning objectives", "Prerequisites", "Time", "Setup"]
 CLOSING_HEADINGS = ["Limitations", "Summary", "Further reading"]
 
@@ -96,6 +110,28 @@ def student_path(path: Path) -> Path:
     return STUDENT / path.name
 
 
+def demo_count(nb: nbformat.NotebookNode) -> int:
+    """How many interactive demos a source notebook shows (their stored text line)."""
+    return sum(WIDGET_TEXT in "".join(o.get("data", {}).get("text/plain", "")) for c in nb.cells
+               if c.cell_type == "code" for o in c.outputs)
+
+
+def widget_notebooks() -> list[Path]:
+    """Source notebooks with at least one interactive demo (the browser test runs their student copies)."""
+    return [p for p in source_notebooks() if demo_count(nbformat.read(p, as_version=4))]
+
+
+def chromium() -> str | None:
+    """A Chromium for the browser test: $CHROMIUM, else Debian's /usr/bin/chromium, else one on PATH."""
+    import shutil
+
+    for cand in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
+                 shutil.which("chromium-browser")):
+        if cand and Path(cand).exists():
+            return cand
+    return None
+
+
 def write_student(path: Path) -> Path:
     """Write the student version of ``path`` into notebooks/student/."""
     STUDENT.mkdir(exist_ok=True)
@@ -158,6 +194,44 @@ def anatomy_problems(path: Path, nb: nbformat.NotebookNode) -> list[str]:
     return problems
 
 
+def unstable_sorts(source: str) -> list[str]:
+    """``argsort``/``sort`` calls that can order ties differently on another CPU: numpy's argsort without
+    ``kind="stable"``, torch's sort/argsort without ``stable=True``. Returns the offending calls."""
+    bad = []
+    for m in re.finditer(r"\b(np|numpy|torch)\.argsort\(|\.argsort\(|\btorch\.sort\(", source):
+        depth, end = 0, m.end() - 1
+        for end in range(m.end() - 1, len(source)):
+            depth += {"(": 1, ")": -1}.get(source[end], 0)
+            if depth == 0:
+                break
+        call = source[m.start():end + 1]
+        if 'kind="stable"' not in call and "kind='stable'" not in call and "stable=True" not in call:
+            bad.append(call)
+    return bad
+
+
+def portability_problems(i: int, cell: nbformat.NotebookNode) -> list[str]:
+    """Portable-output rules for one code cell (see docs/authoring.md, "Portable outputs")."""
+    problems = [f"cell {i}: unstable sort order `{call[:60]}` (use kind=\"stable\" / stable=True, or np.lexsort)"
+                for call in unstable_sorts(cell.source)]
+    lines = cell.source.splitlines()
+    if lines and lines[0].strip() == IGNORE_MARKER:
+        reason = lines[1].strip() if len(lines) > 1 else ""
+        if not any(reason == f"# ignored: {r}" for r in IGNORE_REASONS):
+            problems.append(f"cell {i}: {IGNORE_MARKER} must be followed by '# ignored: <reason>', a reason among "
+                            f"{IGNORE_REASONS} (docs/authoring.md)")
+    elif any(line.strip() == IGNORE_MARKER for line in lines):
+        problems.append(f"cell {i}: {IGNORE_MARKER} must be the cell's first line")
+    for out in cell.outputs:
+        text = out.get("text", "") if out.output_type == "stream" else out.get("data", {}).get("text/plain", "")
+        for m in RAW_DIFFERENCE.finditer(text if isinstance(text, str) else "".join(text)):
+            if not re.search(r"\b(below|within)\b", m.group("between")):
+                problems.append(f"cell {i}: raw float difference in stored output ({m.group(0)[-40:]!r}): "
+                                "print checks.agreement(...) instead")
+                break
+    return problems
+
+
 def hygiene_problems(path: Path) -> list[str]:
     """Everything the hygiene check enforces for one source notebook."""
     nb = nbformat.read(path, as_version=4)
@@ -172,6 +246,7 @@ def hygiene_problems(path: Path) -> list[str]:
         if not src.strip():
             problems.append(f"cell {i}: empty code cell")
             continue
+        problems += portability_problems(i, cell)
         count += 1
         if cell.execution_count != count:
             problems.append(f"cell {i}: execution count {cell.execution_count}, expected {count} "
