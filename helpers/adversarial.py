@@ -7,12 +7,6 @@ Both under the L-infinity threat model with inputs in [0, 1], step for step the 
 ``FGSM`` and ``PGD`` (the tests compare against outputs of torchattacks 3.5.1 on the same model and inputs).
 * Adversarial training (Madry et al. 2018, eq. 2.1): min_theta E max_{||delta|| <= eps} L(f(x + delta), y),
   the inner max approximated by the attack against the *current* model at every step.
-
-The digit models and data are float64 by default. Training on sign(gradient) branches on near-zero gradient
-components, so in float32 the last-bit differences between CPU kernel sets (AVX2, AVX-512, ARM) change which
-way a component steps and the whole trajectory moves (robust accuracies in the third decimal); in float64 they
-are a billion times smaller and the notebook's numbers hold on every CPU (checked by the portability run of
-``make test``). The attacks themselves work in any dtype.
 """
 
 from __future__ import annotations
@@ -33,25 +27,21 @@ __all__ = ["DigitsData", "load_digits_data", "make_mlp", "accuracy", "fgsm", "pg
            "robust_accuracy", "demo_attack"]
 
 
-def load_digits_data(seed: int = 0, n_train: int = 1250, dtype: torch.dtype = torch.float64) -> DigitsData:
-    """Load the digits (offline: they ship with scikit-learn) and split them with ``seed``; pixels in ``dtype``
-    (float64 by default: see the module docstring)."""
+def load_digits_data(seed: int = 0, n_train: int = 1250) -> DigitsData:
+    """Load the digits (offline: they ship with scikit-learn) and split them with ``seed``."""
     if not (100 <= n_train <= 1697):
         raise ValueError(f"n_train must be in [100, 1697], got {n_train}")
-    x, y = load_digits_xy(dtype)
+    x, y = load_digits_xy()
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
     return DigitsData(x[order[:n_train]], y[order[:n_train]], x[order[n_train:]], y[order[n_train:]])
 
 
-def make_mlp(hidden: int = 128, seed: int = 0, dtype: torch.dtype = torch.float64) -> nn.Module:
-    """A one-hidden-layer MLP on the 64 pixels, initialised from ``seed`` (PyTorch's default initialisation
-    drawn in float32, then cast to ``dtype``: float64 by default, see the module docstring)."""
+def make_mlp(hidden: int = 128, seed: int = 0) -> nn.Module:
+    """A one-hidden-layer MLP on the 64 pixels, initialised from ``seed``."""
     if hidden < 1:
         raise ValueError(f"hidden must be >= 1, got {hidden}")
-    if dtype not in (torch.float32, torch.float64):
-        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
     torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10)).to(dtype)
+    return nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10))
 
 
 def _check(x: torch.Tensor, y: torch.Tensor, eps: float) -> None:

@@ -24,14 +24,12 @@ class DigitsData:
     y_test: torch.Tensor
 
 
-def load_digits_xy(dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
-    """All 1,797 digits: pixels scaled from 0..16 to [0, 1] (``dtype``, [1797, 64]) and labels (int64)."""
+def load_digits_xy() -> tuple[torch.Tensor, torch.Tensor]:
+    """All 1,797 digits: pixels scaled from 0..16 to [0, 1] (float32, [1797, 64]) and labels (int64)."""
     from sklearn.datasets import load_digits
 
-    if dtype not in (torch.float32, torch.float64):
-        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
     d = load_digits()
-    return torch.tensor(d.data / 16.0, dtype=dtype), torch.tensor(d.target, dtype=torch.long)
+    return torch.tensor(d.data / 16.0, dtype=torch.float32), torch.tensor(d.target, dtype=torch.long)
 
 
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:

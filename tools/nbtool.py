@@ -44,7 +44,7 @@ KERNEL_ENV = _read_env(ROOT / "tools" / "kernel.env")
 # classes of checks.agreement / check_function ("below 1e-4", "within 1e-4·|expected| + 1e-5") are fine.
 RAW_DIFFERENCE = re.compile(r"differen(?:ce|t)\b(?P<between>[^\n]*?)\b(?P<number>\d(?:\.\d+)?e-\d+)")
 IGNORE_MARKER = "# NBVAL_IGNORE_OUTPUT"
-IGNORE_REASONS = ("progress bar", "wall-clock timing")  # the only outputs nbval may be told to ignore
+IGNORE_REASONS = ("progress bar", "wall-clock timing", "chaotic training")  # the only outputs nbval may be told to ignore
 TOPIC_HEADINGS = ["Learning objectives", "Prerequisites", "Time", "Setup"]
 CLOSING_HEADINGS = ["Limitations", "Summary", "Further reading"]
 
