@@ -5,7 +5,8 @@ theory ``t`` (in that theory's own units), ``credences[t]`` the decision maker's
 
 * ``expected_choiceworthiness``: EC(o) = sum_t c_t s_t(o) (MacAskill, Bykvist & Ord, *Moral Uncertainty*, OUP
   2020), after an optional per-theory ``normalise_scores`` ("range": min-max to [0, 1]; "variance":
-  mean 0 and variance 1 across options, the variance voting of MacAskill, Cotton-Barratt & Ord 2020).
+  mean 0 and variance 1 across options, the variance voting of Cotton-Barratt, MacAskill & Ord 2020,
+  J. Phil. 117(2):61-95).
 * Hard constraints: ``forbidden[t, o]`` marks options theory ``t`` rules out whatever the benefits; they are
   filtered *before* scoring (``permissible``), so no trade-off can buy them back.
 * ``sensitivity_map``: which option wins at every credence vector of a grid over the simplex of three theories.
@@ -15,7 +16,13 @@ Group fairness of a binary classifier (Hardt, Price & Srebro 2016, arXiv 1610.02
 ``fairlearn.metrics`` on the same inputs, except that where a group has no positive (or no negative) labels,
 its true-positive (false-positive) rate is undefined: fairlearn silently uses 0, we warn and leave that rate
 out. ``group_rates`` gives the per-group table; Kleinberg, Mullainathan & Raghavan (2016, arXiv 1609.05807)
-and Chouldechova (2017, arXiv 1703.00056) explain why these criteria cannot all hold when base rates differ.
+and Chouldechova (2017, arXiv 1703.00056) explain why these criteria cannot all hold when base rates differ;
+``equalized_odds_postprocess`` is Hardt et al.'s constructive answer for equalised odds alone: randomised group
+thresholds on the ROC hulls reach equal TPR and FPR exactly (in expectation).
+
+Auditing a scored classifier across identity groups (Borkan, Dixon, Sorensen, Thain & Vasserman 2019,
+arXiv 1903.04561): ``bias_aucs`` gives subgroup AUC, BPSN and BNSP AUC; ``cluster_bootstrap`` percentile
+intervals that resample whole clusters (e.g. template families) instead of single texts.
 """
 
 from __future__ import annotations
@@ -44,6 +51,15 @@ __all__ = [
     "chouldechova_fpr",
     "synthetic_risk_scores",
     "min_fairness_gap",
+    "roc_hull",
+    "EqualizedOddsPost",
+    "equalized_odds_postprocess",
+    "auc",
+    "bias_aucs",
+    "cluster_bootstrap",
+    "bias_audit",
+    "IDENTITY_GROUPS",
+    "identity_audit_set",
     "SCENARIO_OPTIONS",
     "SCENARIO_THEORIES",
     "SCENARIO_SCORES",
@@ -62,7 +78,7 @@ SCENARIO_SCORES = np.array([
     [2.0, 4.0, 6.0, -10.0, -8.0],
     [0.2, 0.8, 0.6, 0.1, 0.4],
 ])
-# Deontology forbids deception and secret surveillance of the user, whatever they achieve.
+# Deontology forbids deception and covert disclosure behind the user's back, whatever they achieve.
 SCENARIO_FORBIDDEN = np.array([
     [False, False, False, False, False],
     [False, False, False, True, True],
@@ -338,6 +354,240 @@ def min_fairness_gap(score: np.ndarray, y_true: np.ndarray, group: np.ndarray,
     gap = np.where(ok, gap, np.inf)
     i, j = np.unravel_index(np.argmin(gap), gap.shape)
     return float(gap[i, j]), float(ts[i]), float(ts[j])
+
+
+def roc_hull(score: np.ndarray, y_true: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Upper concave hull of the empirical ROC curve of ``flag if score >= t``.
+
+    Returns (fpr, tpr, thresholds) of the hull vertices, FPR strictly increasing from 0 (the best classifier
+    with no false positives; threshold +inf = flag nothing if none catches a positive) to (1, 1) (threshold =
+    the smallest score). Every point on the hull is reached by randomising between the two
+    threshold classifiers at its ends (Hardt, Price & Srebro 2016, Section 4)."""
+    score, y = np.asarray(score, dtype=float), np.asarray(y_true).astype(int)
+    if score.ndim != 1 or score.shape != y.shape or (y == 1).sum() == 0 or (y == 0).sum() == 0:
+        raise ValueError("score and y_true must be 1-D of one length, with positive and negative labels")
+    ts = np.r_[np.inf, np.unique(score)[::-1]]
+    pos, neg = np.sort(score[y == 1]), np.sort(score[y == 0])
+    tpr = 1 - np.searchsorted(pos, ts, side="left") / len(pos)  # fraction of positives with score >= t
+    fpr = 1 - np.searchsorted(neg, ts, side="left") / len(neg)
+    hull: list[int] = []
+    for i in range(len(ts)):  # Andrew's monotone chain, upper hull (points already sorted by fpr, then tpr)
+        while len(hull) >= 2:
+            a, b = hull[-2], hull[-1]
+            cross = (fpr[b] - fpr[a]) * (tpr[i] - tpr[a]) - (tpr[b] - tpr[a]) * (fpr[i] - fpr[a])
+            if cross >= 0:
+                hull.pop()
+            else:
+                break
+        hull.append(i)
+    h = np.array(hull)
+    keep = np.r_[fpr[h][1:] != fpr[h][:-1], True]  # at equal FPR keep only the highest TPR (a vertical edge)
+    h = h[keep]
+    return fpr[h], tpr[h], ts[h]
+
+
+def _hull_flag_probability(score: np.ndarray, fpr_h: np.ndarray, tpr_h: np.ndarray, ts_h: np.ndarray,
+                           target_fpr: float) -> tuple[np.ndarray, float]:
+    """Per-example flag probability of the hull point at ``target_fpr``, and its TPR."""
+    j = int(np.searchsorted(fpr_h, target_fpr, side="left"))
+    j = min(max(j, 1), len(fpr_h) - 1)
+    lo, hi = j - 1, j
+    mu = 0.0 if fpr_h[hi] == fpr_h[lo] else (target_fpr - fpr_h[lo]) / (fpr_h[hi] - fpr_h[lo])
+    prob = (1 - mu) * (score >= ts_h[lo]) + mu * (score >= ts_h[hi])
+    return prob, float((1 - mu) * tpr_h[lo] + mu * tpr_h[hi])
+
+
+@dataclass(frozen=True)
+class EqualizedOddsPost:
+    """Hardt et al.'s post-processed classifier: flag probability per example and its expected rates."""
+
+    flag_probability: np.ndarray
+    fpr: np.ndarray          # expected FPR per group (groups 0, 1, ...)
+    tpr: np.ndarray          # expected TPR per group
+    target: tuple[float, float]
+
+
+def equalized_odds_postprocess(score: np.ndarray, y_true: np.ndarray, group: np.ndarray,
+                               n_grid: int = 201) -> EqualizedOddsPost:
+    """Equalised odds by randomised group thresholds (Hardt, Price & Srebro 2016, arXiv 1610.02413, Sec. 4).
+
+    Each group's achievable (FPR, TPR) set is the region between its ROC hull and the diagonal. The common
+    target (f, t) maximises t - f over a grid of f, with t = min over groups of hull_g(f); each group reaches
+    it by mixing the hull classifier at f with a coin that flags with probability f. Expected rates are equal
+    across groups exactly (up to rounding), unlike any pair of deterministic thresholds."""
+    score, y, g = np.asarray(score, dtype=float), np.asarray(y_true).astype(int), np.asarray(group)
+    if not (score.shape == y.shape == g.shape) or score.ndim != 1:
+        raise ValueError("score, y_true and group must be 1-D arrays of the same length")
+    labels = sorted(np.unique(g).tolist())
+    hulls = [roc_hull(score[g == lab], y[g == lab]) for lab in labels]
+    fs = np.linspace(0.0, 1.0, int(n_grid))
+    t_common = np.min([np.interp(fs, h[0], h[1]) for h in hulls], axis=0)
+    k = int(np.argmax(t_common - fs))
+    f, t = float(fs[k]), float(t_common[k])
+    prob = np.zeros(len(score))
+    for lab, (fh, th, tsh) in zip(labels, hulls, strict=True):
+        m = g == lab
+        p_hull, t_hull = _hull_flag_probability(score[m], fh, th, tsh, f)
+        lam = 1.0 if t_hull - f <= 0 else (t - f) / (t_hull - f)
+        prob[m] = lam * p_hull + (1 - lam) * f
+    fpr = np.array([prob[(g == lab) & (y == 0)].mean() for lab in labels])
+    tpr = np.array([prob[(g == lab) & (y == 1)].mean() for lab in labels])
+    return EqualizedOddsPost(prob, fpr, tpr, (f, t))
+
+
+def auc(scores_pos: np.ndarray, scores_neg: np.ndarray) -> float:
+    """P(score of a random positive > score of a random negative), ties counting 1/2 (Mann-Whitney)."""
+    a, b = np.asarray(scores_pos, dtype=float), np.asarray(scores_neg, dtype=float)
+    if a.size == 0 or b.size == 0:
+        return float("nan")
+    both = np.r_[a, b]
+    order = np.argsort(both, kind="stable")
+    ranks = np.empty(len(both))
+    sorted_vals = both[order]
+    _, first, counts = np.unique(sorted_vals, return_index=True, return_counts=True)
+    ranks[order] = np.repeat(first + (counts + 1) / 2.0, counts)  # mid-ranks, 1-based
+    return float((ranks[: a.size].sum() - a.size * (a.size + 1) / 2) / (a.size * b.size))
+
+
+def bias_aucs(score: np.ndarray, y_true: np.ndarray, in_group: np.ndarray) -> dict[str, float]:
+    """Borkan et al. (2019, arXiv 1903.04561) bias AUCs of a toxicity score for one identity subgroup.
+
+    * subgroup AUC: positives vs negatives *within* the subgroup;
+    * BPSN (background positive, subgroup negative): background positives vs subgroup negatives; low means
+      the subgroup's innocent texts score like real harm elsewhere (false positives for the group);
+    * BNSP (background negative, subgroup positive): subgroup positives vs background negatives; low means
+      harm against the subgroup scores like innocent text (false negatives).
+    A value is NaN when one of its two sets is empty."""
+    s, y, gm = np.asarray(score, dtype=float), np.asarray(y_true).astype(int), np.asarray(in_group, dtype=bool)
+    if not (s.shape == y.shape == gm.shape) or s.ndim != 1:
+        raise ValueError("score, y_true and in_group must be 1-D arrays of the same length")
+    pos, neg = y == 1, y == 0
+    return {"subgroup_auc": auc(s[gm & pos], s[gm & neg]), "bpsn_auc": auc(s[~gm & pos], s[gm & neg]),
+            "bnsp_auc": auc(s[gm & pos], s[~gm & neg])}
+
+
+def cluster_bootstrap(statistic, n: int, clusters: np.ndarray | None = None, n_boot: int = 1000,
+                      seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+    """Percentile bootstrap interval of ``statistic(index_array)`` over ``n`` examples.
+
+    With ``clusters`` (one label per example), whole clusters are resampled with replacement, so near-duplicate
+    examples (texts from one template family) move together and the interval does not pretend they are
+    independent (Field & Welsh 2007). Returns (point estimate, low, high); NaN replicates are dropped."""
+    if n < 1 or n_boot < 1 or not (0 < level < 1):
+        raise ValueError(f"need n >= 1, n_boot >= 1 and 0 < level < 1, got {n}, {n_boot}, {level}")
+    rng = np.random.default_rng(seed)
+    cl = np.arange(n) if clusters is None else np.asarray(clusters)
+    if cl.shape != (n,):
+        raise ValueError(f"clusters must hold one label per example ({n}), got shape {cl.shape}")
+    labels, inverse = np.unique(cl, return_inverse=True)
+    members = [np.flatnonzero(inverse == c) for c in range(len(labels))]
+    reps = []
+    for _ in range(int(n_boot)):
+        pick = rng.integers(0, len(labels), len(labels))
+        reps.append(statistic(np.concatenate([members[c] for c in pick])))
+    reps = np.array(reps, dtype=float)
+    reps = reps[np.isfinite(reps)]
+    point = float(statistic(np.arange(n)))
+    if reps.size == 0:
+        return point, float("nan"), float("nan")
+    lo, hi = np.quantile(reps, [(1 - level) / 2, (1 + level) / 2])
+    return point, float(lo), float(hi)
+
+
+def bias_audit(score: np.ndarray, y_true: np.ndarray, in_group: np.ndarray, clusters: np.ndarray,
+               threshold: float = 0.5, n_boot: int = 2000, seed: int = 0,
+               level: float = 0.95) -> dict[str, tuple[float, float, float]]:
+    """False-positive rate at ``threshold`` and the three bias AUCs of ``bias_aucs`` for one subgroup, each as
+    (estimate, low, high) with a percentile cluster bootstrap (whole clusters resampled, the same draws for all
+    four). Vectorised: each AUC is a weighted sum of per-cluster-pair comparison counts, so ``n_boot`` draws
+    cost one matrix product."""
+    s, y = np.asarray(score, dtype=float), np.asarray(y_true).astype(int)
+    gm, cl = np.asarray(in_group, dtype=bool), np.asarray(clusters)
+    if not (s.shape == y.shape == gm.shape == cl.shape) or s.ndim != 1:
+        raise ValueError("score, y_true, in_group and clusters must be 1-D arrays of the same length")
+    if n_boot < 1 or not (0 < level < 1):
+        raise ValueError(f"need n_boot >= 1 and 0 < level < 1, got {n_boot}, {level}")
+    _, idx = np.unique(cl, return_inverse=True)
+    k = idx.max() + 1
+    rng = np.random.default_rng(seed)
+    W = np.stack([np.bincount(rng.integers(0, k, k), minlength=k) for _ in range(int(n_boot))]).astype(float)
+
+    def onehot(mask: np.ndarray) -> np.ndarray:
+        A = np.zeros((mask.sum(), k))
+        A[np.arange(mask.sum()), idx[mask]] = 1.0
+        return A
+
+    def auc_parts(pos: np.ndarray, neg: np.ndarray):
+        if not pos.any() or not neg.any():
+            return None
+        G = (s[pos][:, None] > s[neg][None, :]) + 0.5 * (s[pos][:, None] == s[neg][None, :])
+        Ap, An = onehot(pos), onehot(neg)
+        return Ap.T @ G @ An, Ap.sum(0), An.sum(0)
+
+    out = {}
+    sub_neg = gm & (y == 0)
+    flagged = np.bincount(idx[sub_neg], weights=(s[sub_neg] >= threshold).astype(float), minlength=k)
+    total = np.bincount(idx[sub_neg], minlength=k).astype(float)
+    parts = {"fpr": (flagged, total)}
+    pos, neg = y == 1, y == 0
+    for name, (p_mask, n_mask) in {"subgroup_auc": (gm & pos, gm & neg), "bpsn_auc": (~gm & pos, gm & neg),
+                                   "bnsp_auc": (gm & pos, ~gm & neg)}.items():
+        parts[name] = auc_parts(p_mask, n_mask)
+    ones = np.ones(k)
+    for name, part in parts.items():
+        if part is None or (name == "fpr" and part[1].sum() == 0):
+            out[name] = (float("nan"), float("nan"), float("nan"))
+            continue
+        if name == "fpr":
+            num, den = W @ part[0], W @ part[1]
+            point = part[0].sum() / part[1].sum()
+        else:
+            C, npos, nneg = part
+            num, den = np.einsum("bi,ij,bj->b", W, C, W), (W @ npos) * (W @ nneg)
+            point = (ones @ C @ ones) / (npos.sum() * nneg.sum())
+        ok = den > 0
+        lo, hi = np.quantile(num[ok] / den[ok], [(1 - level) / 2, (1 + level) / 2])
+        out[name] = (float(point), float(lo), float(hi))
+    return out
+
+
+# Identity groups of the course's moderation data (notebook 11), and an audit set written for notebook 09 in
+# the manner of Dixon et al. (2018) and Borkan et al. (2019): the same sentence frames filled with every group,
+# so that differences between groups cannot come from the frames. The frames are new (not in notebook 11's
+# templates); hostile frames are classroom-safe (no slurs, no threats of violence).
+IDENTITY_GROUPS: tuple[str, ...] = (
+    "immigrants", "refugees", "foreigners", "disabled people", "women", "old people", "poor people",
+    "gay people", "people of other religions", "people with accents", "migrants", "trans people")
+_AUDIT_BENIGN = (
+    "I am one of the {g} in my town", "my manager hired two {g} last month", "{g} are welcome at our meetup",
+    "a podcast interview with {g} about their work", "the library started a book club for {g}",
+    "we asked {g} what they think about the new park", "a study of how {g} use public transport",
+    "our team includes {g} and everyone gets along", "{g} spoke at the council meeting yesterday",
+    "the charity helps {g} find housing", "is there a support group for {g} near me",
+    "my cousin wrote a song about {g}")
+_AUDIT_HOSTILE = (
+    "{g} should not be allowed in our town", "I can't stand {g}, they should all leave", "{g} are worthless",
+    "nobody should ever hire {g}", "{g} are a danger to everyone", "keep {g} away from our children",
+    "{g} don't belong here and never will", "we should make life hard for {g} until they go",
+    "{g} are the reason everything is broken", "throw {g} out of the country", "{g} should have no rights at all",
+    "there is no place for {g} in this society")
+_AUDIT_STYLES = ("{t}", "honestly, {t}", "{t}.")
+
+
+def identity_audit_set() -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """(texts, is_hostile, group index, frame index): every frame of ``_AUDIT_BENIGN`` and ``_AUDIT_HOSTILE`` with
+    every group of ``IDENTITY_GROUPS`` in three neutral styles: 36 benign and 36 hostile texts per group, from 12
+    frames each. Frames are the clusters for ``cluster_bootstrap`` (texts of one frame are near-duplicates)."""
+    texts, hostile, group, frame = [], [], [], []
+    for label, frames in ((0, _AUDIT_BENIGN), (1, _AUDIT_HOSTILE)):
+        for f, template in enumerate(frames):
+            for gi, g in enumerate(IDENTITY_GROUPS):
+                for style in _AUDIT_STYLES:
+                    texts.append(style.format(t=template.format(g=g)))
+                    hostile.append(label)
+                    group.append(gi)
+                    frame.append(f + label * len(_AUDIT_BENIGN))
+    return texts, np.array(hostile), np.array(group), np.array(frame)
 
 
 # --------------------------------------------------------------------------------------------- demo

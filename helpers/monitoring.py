@@ -7,7 +7,13 @@ axes, so that false-alarm rates can be *measured* over thousands of seeded repet
   (``ks_drift``, the algorithm of alibi-detect's ``KSDrift``) and the kernel maximum mean discrepancy with a
   permutation test (``mmd2``, ``mmd_permutation_test``; Gretton et al. 2012, JMLR 13).
 * Sequential change detection: the Page-Hinkley test (``page_hinkley``, same detections as
-  ``river.drift.PageHinkley``) and Page's CUSUM (``cusum``; Page 1954, Biometrika 41).
+  ``river.drift.PageHinkley``) and Page's CUSUM (``cusum``; Page 1954, Biometrika 41), with its average run
+  length computed by the Markov-chain method of Brook & Evans (1972, Biometrika 59) (``cusum_arl``).
+  Delay convention everywhere: the number of post-change observations read up to and including the alarm
+  (alarm at the first post-change value = delay 1), the same count as a run length.
+* Label shift: black-box shift detection and estimation (``bbse_weights``; Lipton, Wang & Smola 2018,
+  arXiv 1802.03916): compare the distribution of the model's *predictions*, and estimate the new class
+  priors through the confusion matrix.
 * Out-of-distribution scores from logits: maximum softmax probability (``msp_score``; Hendrycks & Gimpel 2017,
   arXiv 1610.02136) and the free energy (``energy_score``; Liu et al. 2020, arXiv 2010.03759), with ``auroc``.
 """
@@ -26,6 +32,11 @@ __all__ = [
     "ks_statistic",
     "ks_pvalue",
     "ks_drift",
+    "benjamini_hochberg",
+    "ks_exact_sf",
+    "ks_test_size",
+    "cusum_arl",
+    "bbse_weights",
     "multiple_testing_threshold",
     "mmd2",
     "median_heuristic",
@@ -104,10 +115,12 @@ def ks_statistic(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def ks_pvalue(d: np.ndarray, n1: int, n2: int) -> np.ndarray:
-    """Two-sided asymptotic p-value of a two-sample KS statistic, as ``scipy.stats.ks_2samp(method="asymp")``.
+    """Two-sided p-value of a two-sample KS statistic, as ``scipy.stats.ks_2samp(method="asymp")``.
 
-    Smirnov's limit: P(D > d) = kstwo.sf(d, round(n1 n2 / (n1 + n2))), the one-sample distribution at the
-    effective sample size (this is what alibi-detect's ``KSDrift`` uses).
+    P(D > d) = kstwo.sf(d, round(n1 n2 / (n1 + n2))): the *exact* finite-n distribution of the one-sample
+    Kolmogorov statistic (scipy's ``kstwo``), evaluated at the effective sample size. This is what
+    alibi-detect's ``KSDrift`` uses; it is an approximation to the two-sample null, not the two-sample exact
+    distribution (``ks_exact_sf``), and not Smirnov's limiting (n -> infinity) distribution either.
     """
     if n1 < 1 or n2 < 1:
         raise ValueError(f"n1 and n2 must be positive, got {n1} and {n2}")
@@ -118,6 +131,54 @@ def ks_pvalue(d: np.ndarray, n1: int, n2: int) -> np.ndarray:
     unique, inverse = np.unique(d, return_inverse=True)
     p = np.clip(stats.kstwo.sf(unique, np.round(en)), 0.0, 1.0)
     return p[inverse].reshape(d.shape)
+
+
+def benjamini_hochberg(p_values: np.ndarray, q: float = 0.05) -> np.ndarray:
+    """Which hypotheses the Benjamini-Hochberg (1995) step-up procedure rejects at false-discovery rate ``q``.
+
+    Sort the m p-values, find the largest i with p_(i) <= q i / m, reject the i smallest (step-up: a p-value
+    above its own line is still rejected when a larger one is below its line). Returns a boolean array in the
+    input order. (``multiple_testing_threshold(..., "fdr")`` gives the batch decision, "any rejection".)"""
+    p = np.asarray(p_values, dtype=float)
+    if p.ndim != 1 or p.size == 0 or np.any((p < 0) | (p > 1)) or not np.all(np.isfinite(p)):
+        raise ValueError("p_values must be a non-empty 1-D array of numbers in [0, 1]")
+    if not 0 < q < 1:
+        raise ValueError(f"q must be in (0, 1), got {q}")
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    below = p[order] <= q * np.arange(1, m + 1) / m
+    reject = np.zeros(m, dtype=bool)
+    if below.any():
+        k = int(np.flatnonzero(below)[-1]) + 1
+        reject[order[:k]] = True
+    return reject
+
+
+def ks_exact_sf(d: float, n: int) -> float:
+    """Exact two-sample null P(D >= d) for two samples of equal size ``n`` (continuous data), through
+    ``scipy.stats.ks_2samp(method="exact")`` on two samples constructed to have D = d (d a multiple of 1/n)."""
+    h = int(round(float(d) * n))
+    if n < 1 or not 0 <= h <= n or abs(h - float(d) * n) > 1e-9:
+        raise ValueError(f"need n >= 1 and d a multiple of 1/n in [0, 1], got d={d}, n={n}")
+    if h == 0:
+        return 1.0
+    x = np.arange(n, dtype=float)
+    return float(stats.ks_2samp(x, x + h - 0.5, method="exact").pvalue)
+
+
+def ks_test_size(n: int, alpha: float = 0.05) -> tuple[float, float]:
+    """False-alarm probability of ``ks_pvalue(D) < alpha`` with two samples of size ``n`` and no drift.
+
+    Returns (size, d_star): the exact two-sample null probability of the rejection region D >= d_star, where
+    d_star is the smallest attainable D (a multiple of 1/n) whose ``ks_pvalue`` is below ``alpha``. D is
+    discrete, so the size differs from ``alpha`` even with an exact p-value."""
+    if n < 1 or not 0 < alpha < 1:
+        raise ValueError(f"need n >= 1 and 0 < alpha < 1, got {n}, {alpha}")
+    grid = np.arange(1, n + 1) / n
+    reject = grid[ks_pvalue(grid, n, n) < alpha]
+    if reject.size == 0:
+        return 0.0, float("nan")
+    return ks_exact_sf(reject[0], n), float(reject[0])
 
 
 def multiple_testing_threshold(p_values: np.ndarray, p_val: float = 0.05,
@@ -376,6 +437,56 @@ def cusum(stream: np.ndarray, threshold: float = 5.0, mu0: float = 0.0, k: float
     return _alarm_index(stat, threshold)
 
 
+def cusum_arl(threshold: float, k: float = 0.5, shift: float = 0.0, two_sided: bool = True,
+              n_states: int = 400) -> float:
+    """Average run length (expected number of observations up to and including the alarm) of CUSUM started
+    at 0, on i.i.d. N(shift, 1) values: the Markov-chain approximation of Brook & Evans (1972, Biometrika 59),
+    with ``n_states`` states on [0, h]. With shift = 0 this is ARL0, the mean time between false alarms;
+    with shift = d it is the delay of a change that happens when the statistic is at 0 (a lower bound on the
+    typical delay). Two-sided: 1/ARL = 1/ARL+ + 1/ARL- (Lucas & Crosier 1982; close when k > 0)."""
+    if threshold <= 0 or k < 0 or n_states < 10:
+        raise ValueError(f"need threshold > 0, k >= 0, n_states >= 10, got {threshold}, {k}, {n_states}")
+
+    def one_sided(mu: float) -> float:
+        w = threshold / (n_states - 0.5)  # state i covers [(i - 1/2) w, (i + 1/2) w), state 0 = {0} and below
+        centres = np.arange(n_states) * w
+        upper = (np.arange(n_states) + 0.5) * w
+        # P(next state = j | state i): z = next - current + k, next = max(0, current + x - k)
+        cdf = stats.norm.cdf((upper[None, :] - centres[:, None] + k) - mu)
+        Q = np.diff(np.concatenate([np.zeros((n_states, 1)), cdf], axis=1), axis=1)
+        Q[:, 0] = cdf[:, 0]
+        arl = np.linalg.solve(np.eye(n_states) - Q, np.ones(n_states))
+        return float(arl[0])
+
+    up = one_sided(shift)
+    if not two_sided:
+        return up
+    down = one_sided(-shift)
+    return 1.0 / (1.0 / up + 1.0 / down)
+
+
+def bbse_weights(y_true_source: np.ndarray, y_pred_source: np.ndarray, y_pred_target: np.ndarray,
+                 n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Black-box shift estimation (Lipton, Wang & Smola 2018, arXiv 1802.03916, eq. 3).
+
+    Under label shift (P(x | y) fixed, P(y) changes), the predicted-class frequencies on the target satisfy
+    mu_target = C w with C[i, j] = P_source(y_pred = i, y = j) and w_j = q(y = j) / p(y = j). Returns
+    (w, q): the importance weights and the estimated target class priors q = w * p_source. The model only
+    has to be a fixed black box with an invertible confusion matrix, not a good one."""
+    yt, ys, yq = (np.asarray(a).astype(int) for a in (y_true_source, y_pred_source, y_pred_target))
+    if yt.shape != ys.shape or yt.ndim != 1 or yq.ndim != 1 or yq.size == 0 or yt.size == 0:
+        raise ValueError("labels and predictions must be non-empty 1-D arrays (source pair of one length)")
+    if n_classes < 2 or min(yt.min(), ys.min(), yq.min()) < 0 or max(yt.max(), ys.max(), yq.max()) >= n_classes:
+        raise ValueError(f"labels must lie in 0..{n_classes - 1}")
+    C = np.zeros((n_classes, n_classes))
+    np.add.at(C, (ys, yt), 1.0)
+    C /= len(yt)
+    mu = np.bincount(yq, minlength=n_classes) / len(yq)
+    w = np.linalg.solve(C, mu)
+    p = np.bincount(yt, minlength=n_classes) / len(yt)
+    return w, w * p
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Out-of-distribution scores
 
@@ -446,7 +557,8 @@ class DetectionCurves:
     detection: int                # first alarm in the example stream, -1 if none
     thresholds: np.ndarray        # grid of thresholds for the trade-off curve
     false_alarm: np.ndarray       # P(alarm before the change) for each threshold, measured
-    delay: np.ndarray             # mean delay of alarms after the change, for each threshold (nan if none)
+    delay: np.ndarray             # mean delay of alarms after the change, for each threshold (nan if none);
+    #                               delay = post-change observations read up to and including the alarm
     current_false_alarm: float
     current_delay: float
     change_point: int
@@ -463,7 +575,7 @@ def _tradeoff(stat: np.ndarray, thresholds: np.ndarray, change_point: int) -> tu
     false_alarm = np.mean((first >= 0) & (first < change_point), axis=1)
     late = first >= change_point
     with np.errstate(invalid="ignore"):
-        delay = np.where(late.any(axis=1), np.sum(np.where(late, first - change_point, 0), axis=1)
+        delay = np.where(late.any(axis=1), np.sum(np.where(late, first - change_point + 1, 0), axis=1)
                          / np.maximum(late.sum(axis=1), 1), np.nan)
     return false_alarm, delay
 
@@ -572,6 +684,17 @@ class MultipleTestingRates:
     naive_theory: float          # 1 - (1 - alpha)^K
     n_features: int
     alpha: float
+    reps: int = 0                # Monte Carlo repetitions behind each rate
+
+    @property
+    def false_alarm_se(self) -> np.ndarray:
+        """Monte Carlo standard error of each false-alarm rate, sqrt(r (1 - r) / reps)."""
+        return np.sqrt(self.false_alarm * (1 - self.false_alarm) / max(self.reps, 1))
+
+    @property
+    def power_se(self) -> np.ndarray:
+        """Monte Carlo standard error of each power estimate."""
+        return np.sqrt(self.power * (1 - self.power) / max(self.reps, 1))
 
 
 def multiple_testing_rates(p_null: np.ndarray, p_alt: np.ndarray, n_features: int,
@@ -585,10 +708,10 @@ def multiple_testing_rates(p_null: np.ndarray, p_alt: np.ndarray, n_features: in
     k = int(n_features)
     fa = np.array([multiple_testing_threshold(p_null[:, :k], alpha, c)[0].mean() for c in CORRECTIONS])
     power = np.array([multiple_testing_threshold(p_alt[:, :k], alpha, c)[0].mean() for c in CORRECTIONS])
-    return MultipleTestingRates(CORRECTIONS, fa, power, 1 - (1 - alpha) ** k, k, alpha)
+    return MultipleTestingRates(CORRECTIONS, fa, power, 1 - (1 - alpha) ** k, k, alpha, p_null.shape[0])
 
 
-def simulate_feature_pvalues(reps: int = 400, max_features: int = 20, n: int = 60, shift: float = 0.6,
+def simulate_feature_pvalues(reps: int = 2000, max_features: int = 20, n: int = 60, shift: float = 0.6,
                              seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature KS p-values [reps, max_features] with no drift, and with feature 0 shifted by ``shift``."""
     rng = np.random.default_rng(seed)
@@ -612,7 +735,7 @@ def _setup_multiple(fig) -> dict:
         ax.set_ylabel("fraction of batches with an alarm")
         ax.set_title(title)
         art[key] = list(ax.bar(x, np.zeros(len(x)), color=colors, width=0.6))
-        art[key + "_text"] = [ax.text(i, 0.02, "", ha="center", va="bottom", fontsize=9) for i in x]
+        art[key + "_text"] = [ax.text(i, 0.02, "0.000\n± 0.000", ha="center", va="bottom", fontsize=8) for i in x]
     art["alpha"] = ax_fa.plot([-0.6, len(CORRECTIONS) - 0.4], [0.05, 0.05], color=COLORS["dark"], ls="--", lw=1,
                               label="alpha")[0]
     art["theory"] = ax_fa.plot([-0.3, 0.3], [0.4, 0.4], color=COLORS["accent"], lw=2, label="1 - (1 - alpha)^K")[0]
@@ -621,10 +744,10 @@ def _setup_multiple(fig) -> dict:
 
 
 def _draw_multiple(art: dict, r: MultipleTestingRates, **_values) -> None:
-    for key, values in [("fa", r.false_alarm), ("pw", r.power)]:
-        for bar, text, v in zip(art[key], art[key + "_text"], values, strict=True):
+    for key, values, ses in [("fa", r.false_alarm, r.false_alarm_se), ("pw", r.power, r.power_se)]:
+        for bar, text, v, se in zip(art[key], art[key + "_text"], values, ses, strict=True):
             bar.set_height(v)
-            text.set_text(f"{v:.3f}")
+            text.set_text(f"{v:.3f}\n± {se:.3f}")
             text.set_y(min(v + 0.02, 0.93))
     art["alpha"].set_ydata([r.alpha, r.alpha])
     art["theory"].set_ydata([r.naive_theory, r.naive_theory])

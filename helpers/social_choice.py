@@ -9,10 +9,15 @@ voting rule returns the **list of all tied winners**, sorted (no tie-breaking), 
 * ``copeland``: pairwise wins minus pairwise losses.  * ``maximin`` (Simpson-Kramer): the candidate whose worst
   pairwise support is largest.  * ``condorcet_winner``: the candidate that beats every other one by a strict
   majority, or ``None`` (Condorcet 1785).
+* ``schulze`` (beat path, Schulze 2011) and ``split_cycle`` (Holliday & Pacuit 2023): Condorcet methods that are
+  *independent of clones* (Tideman 1987): adding a near-copy of a candidate does not change who wins.
+* ``maximal_lottery``: the probabilistic rule of Fishburn (1984) that Nash learning from human feedback
+  (Munos et al. 2023, arXiv 2312.00886) targets: a lottery over candidates no other lottery beats in expectation.
 
 Cardinal aggregation over utilities ``[n_stakeholders, n_options]``: ``utilitarian`` (weighted sum, Harsanyi
 1955), ``egalitarian`` (maximin, Rawls 1971), ``nash_bargaining`` (product of gains over the disagreement point,
-Nash 1950) and ``pareto_optimal``.
+Nash 1950), ``leximin`` (the egalitarian rule with ties broken by the next-worst-off, which keeps it
+Pareto-optimal) and ``pareto_optimal``.
 
 The bridge to reward modelling: ``bradley_terry_fit`` fits a Bradley-Terry model to pooled pairwise votes.
 With every pair compared equally often its ranking is the Borda ranking (Siththaranjan, Laidlaw &
@@ -43,8 +48,15 @@ __all__ = [
     "copeland",
     "maximin",
     "condorcet_winner",
+    "bury",
+    "margin_matrix",
+    "strongest_paths",
+    "schulze",
+    "split_cycle",
+    "maximal_lottery",
     "utilitarian",
     "egalitarian",
+    "leximin",
     "nash_bargaining",
     "pareto_optimal",
     "sample_pairwise_wins",
@@ -158,6 +170,66 @@ def condorcet_winner(profile: np.ndarray) -> int | None:
     return None
 
 
+def bury(ranking: np.ndarray, rival: int) -> np.ndarray:
+    """The insincere ballot that moves ``rival`` to the last place, the others in their sincere order: the
+    classic manipulation of the Borda count (Gibbard 1973; Satterthwaite 1975)."""
+    r = validate_profile(np.asarray(ranking)[None, :])[0]
+    if not 0 <= int(rival) < len(r):
+        raise ValueError(f"rival must be a candidate 0..{len(r) - 1}, got {rival}")
+    return np.append(r[r != rival], int(rival))
+
+
+def margin_matrix(profile: np.ndarray) -> np.ndarray:
+    """``margin[a, b] = M[a, b] - M[b, a]``: how many more voters rank a above b than b above a."""
+    M = majority_matrix(profile)
+    return M - M.T
+
+
+def strongest_paths(margins: np.ndarray) -> np.ndarray:
+    """Widest-path strengths ``P[a, b]``: over all paths a -> ... -> b of positive-margin edges, the largest
+    smallest margin on the path (0 when there is no such path). Floyd-Warshall, Schulze (2011) eq. (2.2.1)."""
+    P = np.where(margins > 0, margins, 0).astype(int)
+    m = P.shape[0]
+    for k in range(m):
+        P = np.maximum(P, np.minimum(P[:, k][:, None], P[k, :][None, :]))
+    np.fill_diagonal(P, 0)
+    return P
+
+
+def schulze(profile: np.ndarray) -> list[int]:
+    """Schulze's beat-path winners: a wins if P[a, b] >= P[b, a] for every b (Schulze 2011, Soc. Choice Welf.
+    36:267-303; pref_voting's ``beat_path``). Condorcet-consistent and independent of clones."""
+    P = strongest_paths(margin_matrix(profile))
+    return [int(a) for a in range(P.shape[0]) if np.all(P[a] >= P[:, a])]
+
+
+def split_cycle(profile: np.ndarray) -> list[int]:
+    """Split Cycle winners (Holliday & Pacuit 2023, arXiv 2004.02350): a defeats b when its margin over b
+    exceeds the weakest margin of every majority cycle through a -> b, i.e. margin[a, b] > P[b, a]; the
+    winners are the undefeated candidates. Condorcet-consistent and independent of clones."""
+    margins = margin_matrix(profile)
+    P = strongest_paths(margins)
+    defeats = (margins > 0) & (margins > P.T)
+    return [int(b) for b in range(margins.shape[0]) if not defeats[:, b].any()]
+
+
+def maximal_lottery(profile: np.ndarray) -> np.ndarray:
+    """A maximal lottery (Fishburn 1984): probabilities p over candidates with p^T margin >= 0 in every column,
+    i.e. an optimal strategy of the symmetric zero-sum game whose payoff is the margin matrix. Unique when the
+    number of voters is odd (Laffond et al. 1997). The target policy of Nash learning from human feedback
+    (Munos et al. 2023, arXiv 2312.00886) in the tabular case. Solved as a linear programme."""
+    from scipy.optimize import linprog
+
+    margins = margin_matrix(profile).astype(float)
+    m = margins.shape[0]
+    # variables (p_1..p_m, v): maximise v subject to margins^T p >= v, sum p = 1, p >= 0; the game value is 0
+    res = linprog(np.r_[np.zeros(m), -1.0], A_ub=np.c_[-margins.T, np.ones(m)], b_ub=np.zeros(m),
+                  A_eq=np.r_[np.ones(m), 0.0][None, :], b_eq=[1.0], bounds=[(0, None)] * m + [(None, None)],
+                  method="highs")
+    p = np.clip(res.x[:m], 0.0, None)
+    return p / p.sum()
+
+
 # ---------------------------------------------------------------------------------------------- cardinal
 def _utilities(utilities: np.ndarray) -> np.ndarray:
     return finite_matrix(utilities, "utilities", "n_stakeholders", "n_options")
@@ -203,6 +275,18 @@ def nash_bargaining(utilities: np.ndarray, disagreement: np.ndarray, weights: np
     log_product[feasible] = w @ np.log(gains[:, feasible])
     best = log_product.max()
     return [int(i) for i in np.flatnonzero(log_product >= best - 1e-9 * max(1.0, abs(best)))]
+
+
+def leximin(utilities: np.ndarray) -> list[int]:
+    """Options whose utilities, sorted from worst-off up, are lexicographically largest (Sen 1970): the
+    egalitarian rule with its ties broken by the second-worst-off, and so on. Unlike plain maximin it never
+    returns a Pareto-dominated option."""
+    u = np.sort(_utilities(utilities), axis=0)  # row 0 = worst-off utility of each option
+    candidates = np.arange(u.shape[1])
+    for row in u:
+        best = row[candidates].max()
+        candidates = candidates[row[candidates] >= best - 1e-9 * max(1.0, abs(best))]
+    return [int(i) for i in candidates]
 
 
 def pareto_optimal(utilities: np.ndarray) -> list[int]:

@@ -215,3 +215,66 @@ def test_min_fairness_gap_depends_on_base_rates():
     assert ethics.min_fairness_gap(s, y, g)[0] < 0.02
     with pytest.raises(ValueError, match="TPR"):
         ethics.min_fairness_gap(s, y, g, min_tpr=1.01)
+
+
+# ------------------------------------------------------------- Hardt et al. post-processing, bias AUCs, audit
+def test_roc_hull_is_concave_and_spans_the_square():
+    s, y, _ = ethics.synthetic_risk_scores(500, seed=1)
+    fpr, tpr, ts = ethics.roc_hull(s, y)
+    assert (fpr[0], fpr[-1], tpr[-1]) == (0.0, 1.0, 1.0) and tpr[0] > 0
+    slopes = np.diff(tpr) / np.diff(fpr)
+    assert np.all(np.diff(fpr) > 0) and np.all(np.diff(slopes) <= 1e-12)
+
+
+def test_equalized_odds_postprocess_is_exact():
+    for base_rates in [(0.3, 0.5), (0.2, 0.6)]:
+        s, y, g = ethics.synthetic_risk_scores(3000, base_rates=base_rates, seed=2)
+        post = ethics.equalized_odds_postprocess(s, y, g)
+        assert np.ptp(post.tpr) < 1e-12 and np.ptp(post.fpr) < 1e-12
+        assert np.all((post.flag_probability >= 0) & (post.flag_probability <= 1))
+        f, t = post.target
+        assert abs(post.fpr[0] - f) < 1e-12 and abs(post.tpr[0] - t) < 1e-12 and t > f
+
+
+def test_auc_and_bias_aucs_match_sklearn():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(3)
+    s = np.round(rng.uniform(size=300), 1)  # many ties
+    y = rng.integers(0, 2, 300)
+    gm = rng.uniform(size=300) < 0.3
+    assert abs(ethics.auc(s[y == 1], s[y == 0]) - roc_auc_score(y, s)) < 1e-12
+    b = ethics.bias_aucs(s, y, gm)
+    assert abs(b["subgroup_auc"] - roc_auc_score(y[gm], s[gm])) < 1e-12
+    bpsn = (gm & (y == 0)) | (~gm & (y == 1))
+    bnsp = (gm & (y == 1)) | (~gm & (y == 0))
+    assert abs(b["bpsn_auc"] - roc_auc_score(y[bpsn], s[bpsn])) < 1e-12
+    assert abs(b["bnsp_auc"] - roc_auc_score(y[bnsp], s[bnsp])) < 1e-12
+    assert np.isnan(ethics.auc(np.array([]), np.array([0.5])))
+
+
+def test_bias_audit_points_and_intervals():
+    texts, hostile, group, frame = ethics.identity_audit_set()
+    assert len(texts) == 12 * 2 * 12 * 3 and len(set(texts)) == len(texts)
+    rng = np.random.default_rng(4)
+    s = np.clip(0.6 * hostile + 0.1 * (group == 0) + rng.normal(0, 0.2, len(texts)), 0, 1)
+    r = ethics.bias_audit(s, hostile, group == 0, frame, n_boot=500, seed=0)
+    b = ethics.bias_aucs(s, hostile, group == 0)
+    for key in b:
+        assert abs(r[key][0] - b[key]) < 1e-12 and r[key][1] <= r[key][0] <= r[key][2]
+    fpr = np.mean(s[(group == 0) & (hostile == 0)] >= 0.5)
+    assert abs(r["fpr"][0] - fpr) < 1e-12
+    # the vectorised cluster bootstrap agrees with the generic one (different draws: compare widths loosely)
+    slow = ethics.cluster_bootstrap(lambda i: ethics.bias_aucs(s[i], hostile[i], (group == 0)[i])["bpsn_auc"],
+                                    len(s), frame, n_boot=500, seed=1)
+    assert abs((slow[2] - slow[1]) - (r["bpsn_auc"][2] - r["bpsn_auc"][1])) < 0.05
+
+
+def test_cluster_bootstrap_is_wider_than_iid_for_duplicated_data():
+    x = np.repeat(np.random.default_rng(5).normal(size=20), 10)  # 20 clusters of 10 identical values
+    clusters = np.repeat(np.arange(20), 10)
+    _, lo_c, hi_c = ethics.cluster_bootstrap(lambda i: x[i].mean(), len(x), clusters, n_boot=1000)
+    _, lo_i, hi_i = ethics.cluster_bootstrap(lambda i: x[i].mean(), len(x), None, n_boot=1000)
+    assert (hi_c - lo_c) > 2 * (hi_i - lo_i)
+    with pytest.raises(ValueError):
+        ethics.cluster_bootstrap(lambda i: 0.0, 5, np.arange(4))

@@ -309,3 +309,71 @@ def test_multiple_testing_rates():
 def test_bad_inputs(fn, kwargs, match):
     with pytest.raises(ValueError, match=match):
         fn(**kwargs)
+
+
+# ------------------------------------------------ BH, exact KS size, CUSUM run lengths, black-box shift estimation
+def test_benjamini_hochberg_matches_scipy():
+    from scipy.stats import false_discovery_control
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        p = np.concatenate([rng.uniform(size=int(rng.integers(1, 15))), rng.uniform(0, 0.01, int(rng.integers(0, 5)))])
+        q = float(rng.uniform(0.01, 0.3))
+        assert np.array_equal(mo.benjamini_hochberg(p, q), false_discovery_control(p) <= q)
+    # step-up, not step-down: 0.03 is above its line (0.025) and still rejected
+    assert mo.benjamini_hochberg(np.array([0.9, 0.036, 0.01, 0.03]), 0.05).tolist() == [False, True, True, True]
+    # the batch decision agrees with multiple_testing_threshold's "fdr" on continuous p-values
+    p = rng.uniform(size=(500, 8)) ** 2
+    assert np.array_equal(np.array([mo.benjamini_hochberg(r, 0.05).any() for r in p]),
+                          mo.multiple_testing_threshold(p, 0.05, "fdr")[0])
+    with pytest.raises(ValueError):
+        mo.benjamini_hochberg(np.array([0.5, 1.5]))
+
+
+def test_ks_exact_size():
+    from scipy import stats
+
+    x = np.random.default_rng(1).normal(size=30)
+    y = np.random.default_rng(2).normal(size=30)
+    d = stats.ks_2samp(x, y).statistic
+    assert abs(mo.ks_exact_sf(d, 30) - stats.ks_2samp(x, y, method="exact").pvalue) < 1e-12
+    size, d_star = mo.ks_test_size(100, 0.05)
+    assert d_star == 0.19 and abs(size - 0.0539) < 1e-3  # the approximate p-value is slightly liberal here
+    assert mo.ks_pvalue(np.array([0.19]), 100, 100)[0] < 0.05 < mo.ks_pvalue(np.array([0.18]), 100, 100)[0]
+
+
+def test_cusum_arl_known_values_and_simulation():
+    # one-sided h = 5, k = 0.5: ARL0 about 930 and ARL1 (1-sd shift) about 10.4 (Brook & Evans; Siegmund)
+    assert abs(mo.cusum_arl(5.0, 0.5, two_sided=False) - 930) < 10
+    assert abs(mo.cusum_arl(5.0, 0.5, shift=1.0, two_sided=False) - 10.4) < 0.1
+    # simulation: run length of a two-sided CUSUM started at 0 after a 1-sd shift (delay convention: alarm included)
+    rng = np.random.default_rng(3)
+    x = rng.normal(1.0, 1.0, (4000, 80))
+    first = mo.first_crossing(mo.cusum_statistic(x, k=0.5), 4.0)
+    assert np.all(first >= 0)
+    mean, se = (first + 1).mean(), (first + 1).std() / np.sqrt(len(first))
+    assert abs(mean - mo.cusum_arl(4.0, 0.5, shift=1.0)) < 3 * se + 0.1
+    with pytest.raises(ValueError):
+        mo.cusum_arl(0.0)
+
+
+def test_detection_delay_convention():
+    c = mo.detection_curves(5.0, 1.0, n_streams=50)
+    first = np.array([mo.first_crossing(s, 5.0) for s in [c.stream]])
+    assert c.change_point == 200 and first.shape == (1,)
+    step = np.concatenate([np.zeros(100), np.full(20, 1.5)])
+    alarm = mo.cusum(step, threshold=5.0, k=0.5, two_sided=False)
+    assert alarm - 100 + 1 == 6  # the 6th post-change observation raises the alarm: delay 6
+
+
+def test_bbse_recovers_label_shift():
+    rng = np.random.default_rng(4)
+    y_src = rng.integers(0, 3, 20000)
+    noisy = np.where(rng.uniform(size=20000) < 0.8, y_src, rng.integers(0, 3, 20000))  # a mediocre black box
+    q_true = np.array([0.6, 0.3, 0.1])
+    y_tgt = rng.choice(3, size=20000, p=q_true)
+    pred_tgt = np.where(rng.uniform(size=20000) < 0.8, y_tgt, rng.integers(0, 3, 20000))
+    w, q = mo.bbse_weights(y_src, noisy, pred_tgt, 3)
+    assert np.max(np.abs(q - q_true)) < 0.02
+    with pytest.raises(ValueError):
+        mo.bbse_weights(y_src, noisy, pred_tgt, 2)

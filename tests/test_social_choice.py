@@ -1,6 +1,8 @@
 """Tests for helpers.social_choice: closed forms, properties, bad inputs, and agreement with pref_voting."""
 
 import itertools
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -258,3 +260,98 @@ def test_bargaining_picks_and_frontier():
         sc.bargaining_picks(1.5)
     with pytest.raises(ValueError, match="society_scale"):
         sc.bargaining_picks(0.5, 0.0)
+
+
+# ------------------------------------------------------------------ random 5-7 candidate profiles (pref_voting)
+_FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "pref_voting_profiles.json").read_text())["cases"]
+
+
+@pytest.mark.parametrize("case", _FIXTURE, ids=[f"random{i}" for i in range(len(_FIXTURE))])
+def test_random_profiles_match_pref_voting(case):
+    """Winners from tests/reference/make_pref_voting_fixture.py (pref_voting 1.18.2) on random profiles."""
+    p = np.array(case["profile"])
+    assert sc.plurality(p) == case["plurality"]
+    assert sc.borda(p) == case["borda"]
+    assert sc.copeland(p) == case["copeland"]
+    assert sc.maximin(p) == case["minimax"]
+    assert sc.schulze(p) == case["beat_path"]
+    assert sc.split_cycle(p) == case["split_cycle"]
+    assert sc.condorcet_winner(p) == case["condorcet_winner"]
+    if case["maximal_lottery"] is not None:
+        np.testing.assert_allclose(sc.maximal_lottery(p), case["maximal_lottery"], atol=1e-7)
+
+
+def test_random_fixture_is_not_trivial():
+    """The counts quoted in notebook 07: 200 profiles, 57 without a Condorcet winner, 103 with odd n, none unanimous."""
+    assert len(_FIXTURE) == 200
+    assert sum(c["condorcet_winner"] is None for c in _FIXTURE) == 57
+    assert sum(c["maximal_lottery"] is not None for c in _FIXTURE) == 103
+    assert all(len(np.unique(np.array(c["profile"]), axis=0)) > 1 for c in _FIXTURE)
+    assert all(5 <= np.array(c["profile"]).shape[1] <= 7 for c in _FIXTURE)
+    assert sum(len(set(r[0].split())) == 1 for r in PREF_VOTING) == 22  # unanimous hand-picked profiles
+
+
+def _with_clone(profile, c, rng):
+    m = profile.shape[1]
+    rows = [np.insert(b, int(np.flatnonzero(b == c)[0]) + int(rng.integers(2)), m) for b in profile]
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("rule", [sc.schulze, sc.split_cycle])
+def test_clone_independence(rule):
+    """Tideman (1987): adding a clone never changes the winners (a winning clone stands for its original)."""
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        m, n = int(rng.integers(3, 6)), int(rng.integers(3, 12))
+        prof = np.array([rng.permutation(m) for _ in range(n)])
+        c = int(rng.integers(m))
+        after = {c if w == m else w for w in rule(_with_clone(prof, c, rng))}
+        assert after == set(rule(prof))
+
+
+def test_borda_is_not_clone_independent():
+    prof = sc.profile_from_blocks(np.array([[0, 1, 2, 3], [1, 2, 3, 0], [2, 3, 1, 0]]), [5, 2, 4])
+    clone = sc.profile_from_blocks(np.array([[0, 1, 4, 2, 3], [1, 4, 2, 3, 0], [2, 3, 1, 4, 0]]), [5, 2, 4])
+    assert sc.borda(prof) == [2] and sc.borda(clone) == [1]
+
+
+def test_schulze_and_split_cycle_closed_forms():
+    cycle = np.array([[0, 1, 2], [1, 2, 0], [2, 0, 1]])
+    assert sc.schulze(cycle) == sc.split_cycle(cycle) == [0, 1, 2]
+    P = sc.strongest_paths(sc.margin_matrix(cycle))
+    assert np.array_equal(P, np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]]))
+    rng = np.random.default_rng(5)
+    for _ in range(200):  # Condorcet consistency
+        prof = np.array([rng.permutation(4) for _ in range(int(rng.integers(1, 10)))])
+        cw = sc.condorcet_winner(prof)
+        if cw is not None:
+            assert sc.schulze(prof) == sc.split_cycle(prof) == [cw]
+            np.testing.assert_allclose(sc.maximal_lottery(prof), np.eye(4)[cw], atol=1e-9)
+
+
+def test_maximal_lottery_is_unbeaten():
+    rng = np.random.default_rng(6)
+    for _ in range(50):
+        prof = np.array([rng.permutation(5) for _ in range(int(rng.integers(1, 6)) * 2 + 1)])
+        p = sc.maximal_lottery(prof)
+        assert p.min() >= 0 and abs(p.sum() - 1) < 1e-12
+        assert np.all(p @ sc.margin_matrix(prof) >= -1e-9)  # no candidate beats the lottery in expectation
+
+
+def test_leximin_refines_egalitarian_and_is_pareto():
+    ties = np.array([[0.2, 0.2, 0.6], [0.5, 0.9, 0.1]])
+    assert sc.egalitarian(ties) == [0, 1] and sc.leximin(ties) == [1]
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        u = rng.integers(0, 4, size=(3, 6)).astype(float)  # many ties
+        lex = sc.leximin(u)
+        assert set(lex) <= set(sc.egalitarian(u)) and set(lex) <= set(sc.pareto_optimal(u))
+
+
+def test_bury():
+    assert sc.bury(np.array([0, 1, 2, 3]), 1).tolist() == [0, 2, 3, 1]
+    assert sc.bury(np.array([2, 0, 1]), 1).tolist() == [2, 0, 1]
+    with pytest.raises(ValueError):
+        sc.bury(np.array([0, 1, 2]), 3)
+    with pytest.raises(ValueError):
+        sc.bury(np.array([0, 0, 2]), 0)
