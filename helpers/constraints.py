@@ -41,8 +41,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize
 
+from helpers import validation
 from helpers.gridworld import GridWorld, draw_grid, make_gridworld, policy_arrows
 from helpers.plotting import COLORS
+from helpers.stats import kl_divergence  # KL(p || q) over the last axis, shared with notebook 02
 from helpers.widgets import InteractiveFigure, float_slider
 
 __all__ = [
@@ -105,48 +107,15 @@ def _as_sa(name: str, values: np.ndarray, n_s: int, n_a: int) -> np.ndarray:
     return arr
 
 
-def _check_P(P: np.ndarray) -> np.ndarray:
-    P = np.asarray(P, dtype=float)
-    if P.ndim != 3 or P.shape[0] != P.shape[2] or P.shape[0] < 1 or P.shape[1] < 1:
-        raise ValueError(f"P must have shape [S, A, S], got {P.shape}")
-    if np.any(P < -_TOL) or not np.allclose(P.sum(axis=2), 1.0, atol=1e-8):
-        raise ValueError("P must be non-negative with rows P[s, a, :] summing to 1")
-    return P
-
-
-def _check_discount(discount: float) -> float:
-    if not (0.0 <= float(discount) < 1.0):
-        raise ValueError(f"discount must be in [0, 1) (an infinite-horizon discounted CMDP), got {discount}")
-    return float(discount)
-
-
-def _check_dist(name: str, dist: np.ndarray, n: int) -> np.ndarray:
-    dist = np.asarray(dist, dtype=float)
-    if dist.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},), got {dist.shape}")
-    if np.any(dist < -_TOL) or not np.isclose(dist.sum(), 1.0, atol=1e-8):
-        raise ValueError(f"{name} must be a probability distribution (non-negative, summing to 1)")
-    return dist
-
-
-def _check_policy(policy: np.ndarray, n_s: int, n_a: int) -> np.ndarray:
-    policy = np.asarray(policy, dtype=float)
-    if policy.shape != (n_s, n_a):
-        raise ValueError(f"policy must have shape ({n_s}, {n_a}), got {policy.shape}")
-    if np.any(policy < -_TOL) or not np.allclose(policy.sum(axis=1), 1.0, atol=1e-6):
-        raise ValueError("policy rows must be probability distributions over actions")
-    return policy
-
-
 def validate_mdp(P: np.ndarray, reward: np.ndarray, cost: np.ndarray | None, init_dist: np.ndarray,
                  discount: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, float]:
     """Check shapes and ranges at the public boundary; return (P, reward [S,A], cost [S,A] or None, mu, gamma)."""
-    P = _check_P(P)
+    P = validation.transitions(P)
     n_s, n_a, _ = P.shape
     r = _as_sa("reward", reward, n_s, n_a)
     c = None if cost is None else _as_sa("cost", cost, n_s, n_a)
-    mu = _check_dist("init_dist", init_dist, n_s)
-    return P, r, c, mu, _check_discount(discount)
+    mu = validation.probability_vector(init_dist, "init_dist", n_s)
+    return P, r, c, mu, validation.discount(discount, allow_one=False)
 
 
 # --------------------------------------------------------------------------------------------- occupancy
@@ -158,10 +127,10 @@ def occupancy_constraints(P: np.ndarray, init_dist: np.ndarray, discount: float)
     Row s' reads sum_a d(s', a) - gamma sum_{s,a} P(s'|s,a) d(s, a) = mu(s'), with d flattened row-major ([S*A],
     index s*A + a). Returns ``A_eq`` [S, S*A] and ``b_eq = mu`` [S] (unnormalised: no (1 - gamma) factor).
     """
-    P = _check_P(P)
+    P = validation.transitions(P)
     n_s, n_a, _ = P.shape
-    mu = _check_dist("init_dist", init_dist, n_s)
-    gamma = _check_discount(discount)
+    mu = validation.probability_vector(init_dist, "init_dist", n_s)
+    gamma = validation.discount(discount, allow_one=False)
     outflow = np.kron(np.eye(n_s), np.ones((1, n_a)))          # [S, S*A]: sum_a d(s', a)
     inflow = P.reshape(n_s * n_a, n_s).T                       # [S, S*A]: sum_{s,a} P(s'|s,a) d(s,a)
     return outflow - gamma * inflow, mu.copy()
@@ -186,11 +155,11 @@ def _state_occupancy(P: np.ndarray, policy: np.ndarray, mu: np.ndarray, gamma: f
 
 def occupancy_measure(P: np.ndarray, policy: np.ndarray, init_dist: np.ndarray, discount: float) -> np.ndarray:
     """Discounted occupancy d(s, a) = sum_t gamma^t Pr(s_t=s, a_t=a) of a stationary ``policy`` [S, A] (exact solve)."""
-    P = _check_P(P)
+    P = validation.transitions(P)
     n_s, n_a, _ = P.shape
-    policy = _check_policy(policy, n_s, n_a)
-    mu = _check_dist("init_dist", init_dist, n_s)
-    gamma = _check_discount(discount)
+    policy = validation.probability_rows(policy, "policy", (n_s, n_a), atol=1e-6)
+    mu = validation.probability_vector(init_dist, "init_dist", n_s)
+    gamma = validation.discount(discount, allow_one=False)
     return _state_occupancy(P, policy, mu, gamma)[:, None] * policy
 
 
@@ -465,16 +434,6 @@ def kl_regularized_policy(pi_ref: np.ndarray, reward: np.ndarray, beta: float) -
     logits = logits - logits.max(axis=-1, keepdims=True)
     w = np.exp(logits)
     return w / w.sum(axis=-1, keepdims=True)
-
-
-def kl_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """KL(p || q) = sum p log(p / q) over the last axis (0 log 0 = 0; inf if p puts mass where q has none)."""
-    p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
-    if p.shape[-1] != q.shape[-1]:
-        raise ValueError(f"p and q must have the same last axis, got {p.shape} and {q.shape}")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(p > 0, p * (np.log(p) - np.log(q)), 0.0)
-    return terms.sum(axis=-1)
 
 
 # --------------------------------------------------------------------------------------------- parameter problem

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
+from helpers import digits
 from helpers.digits import accuracy, load_digits_xy
 from helpers.plotting import COLORS, label_axes
 from helpers.widgets import InteractiveFigure, float_slider
@@ -64,17 +65,9 @@ def load_digit_tasks(seed: int = 0, n_train: int = 1250) -> tuple[Task, Task]:
     return a, b
 
 
-def make_mlp(hidden: int = 64, seed: int = 0) -> nn.Module:
-    """A 64-hidden-unit MLP for 8x8 digits (64 inputs, 10 classes), initialised from ``seed``."""
-    if hidden < 1:
-        raise ValueError(f"hidden must be >= 1, got {hidden}")
-    g = torch.Generator().manual_seed(seed)
-    model = nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10))
-    with torch.no_grad():
-        for p in model.parameters():
-            bound = 1.0 / np.sqrt(p.shape[-1] if p.ndim > 1 else hidden)
-            p.uniform_(-bound, bound, generator=g)
-    return model
+def make_mlp(hidden: int = 64, seed: int = 0) -> nn.Sequential:
+    """A one-hidden-layer MLP on the 64 pixels (``helpers.digits.make_mlp``; notebook 08 uses 64 hidden units)."""
+    return digits.make_mlp(hidden, seed)
 
 
 def _check_data(x: torch.Tensor, y: torch.Tensor | None) -> None:

@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from helpers import digits
 from helpers.digits import DigitsData, accuracy, load_digits_xy
 from helpers.plotting import COLORS, label_axes
 from helpers.widgets import InteractiveFigure, int_slider
@@ -57,17 +58,9 @@ def load_digits_data(seed: int = 0, test_fraction: float = 0.25) -> DigitsData:
 
 
 def make_mlp(hidden: int = 32, seed: int = 0) -> nn.Sequential:
-    """A one-hidden-layer ReLU network 64 -> ``hidden`` -> 10, initialised from ``seed`` (PyTorch's default init)."""
-    if hidden < 1:
-        raise ValueError(f"hidden must be >= 1, got {hidden}")
-    g = torch.Generator().manual_seed(seed)
-    model = nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10))
-    with torch.no_grad():
-        for layer in (model[0], model[2]):
-            bound = 1.0 / math.sqrt(layer.in_features)
-            layer.weight.copy_(torch.rand(layer.weight.shape, generator=g) * 2 * bound - bound)
-            layer.bias.copy_(torch.rand(layer.bias.shape, generator=g) * 2 * bound - bound)
-    return model
+    """A one-hidden-layer ReLU network 64 -> ``hidden`` -> 10 (``helpers.digits.make_mlp`` with the "rand"
+    rounding notebook 05's stored outputs were made with; 32 hidden units)."""
+    return digits.make_mlp(hidden, seed, draw="rand")
 
 
 def train_classifier(model: nn.Module, data: DigitsData, epochs: int = 10, lr: float = 2e-2,
