@@ -7,7 +7,7 @@ from torch import nn
 
 from helpers import adversarial as adv
 
-FIXTURE = Path(__file__).parent / "fixtures" / "torchattacks_digits.npz"
+FIXTURE = Path(__file__).parent / "reference" / "torchattacks_digits.npz"  # tests/reference/torchattacks_fixture.py
 
 
 @pytest.fixture(scope="module")
