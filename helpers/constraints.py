@@ -35,6 +35,7 @@ state whatever the action) or per state-action [S, A].
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -76,7 +77,13 @@ __all__ = [
     "RESPONSES",
     "response_bandit",
     "kl_tradeoff",
+    "pareto_view",
+    "setup_pareto",
+    "draw_pareto",
     "demo_pareto",
+    "kl_view",
+    "setup_kl",
+    "draw_kl",
     "demo_kl",
 ]
 
@@ -590,20 +597,17 @@ def draw_pareto(artists: dict, sol: CMDPSolution, budget: float, world: GridWorl
     artists["arrows"].set_UVC(*policy_arrows(world, sol.policy)[2:])
 
 
+def pareto_view(table: dict, budget: float) -> CMDPSolution:
+    """The precomputed LP solution (``_pareto_table``) whose budget is nearest ``budget``."""
+    return table["sols"][int(np.argmin(np.abs(table["budgets"] - budget)))]
+
+
 def demo_pareto() -> InteractiveFigure:
     """Budget slider: the LP optimum on the reward-cost frontier, its occupancy and policy on the grid."""
     table = _pareto_table()
-    budgets = table["budgets"]
-
-    def compute(budget: float) -> CMDPSolution:
-        return table["sols"][int(np.argmin(np.abs(budgets - budget)))]
-
-    def draw(artists: dict, sol: CMDPSolution, budget: float) -> None:
-        draw_pareto(artists, sol, budget, table["world"])
-
-    return InteractiveFigure(compute, draw,
-                             {"budget": float_slider("cost budget b", 0.0, float(budgets[-1]), 0.05, 0.6)},
-                             setup=lambda fig: setup_pareto(fig, table), ncols=2, width=9.0, height=3.5)
+    return InteractiveFigure(functools.partial(pareto_view, table), functools.partial(draw_pareto, world=table["world"]),
+                             {"budget": float_slider("cost budget b", 0.0, float(table["budgets"][-1]), 0.05, 0.6)},
+                             setup=functools.partial(setup_pareto, table=table), ncols=2, width=9.0, height=3.5)
 
 
 def kl_tradeoff(log10_betas: np.ndarray) -> dict[str, np.ndarray]:
@@ -618,44 +622,53 @@ def kl_tradeoff(log10_betas: np.ndarray) -> dict[str, np.ndarray]:
             "proxy": pis @ proxy, "true": pis @ true}
 
 
+def kl_view(table: dict, log10_beta: float) -> int:
+    """Index of the ``kl_tradeoff`` row whose log10(beta) is nearest ``log10_beta``."""
+    return int(np.argmin(np.abs(table["log10_beta"] - log10_beta)))
+
+
+def setup_kl(fig, table: dict, pi_ref: np.ndarray, proxy: np.ndarray) -> dict:
+    """Static parts of the KL demo (the reference policy, both value curves against KL); returns the artists
+    that change."""
+    pis, kls = table["policy"], table["kl"]
+    ax, ax2 = fig.axes
+    x = np.arange(len(RESPONSES))
+    ax.bar(x - 0.2, pi_ref, width=0.4, color=COLORS["neutral"], label="π_ref")
+    bars = ax.bar(x + 0.2, pis[0], width=0.4, color=COLORS["proxy"], label="π_β ∝ π_ref exp(r/β)")
+    ax.set_xticks(x, RESPONSES, rotation=30)
+    ax.set_ylim(0, 1.0)
+    ax.set_ylabel("probability")
+    ax.legend(loc="upper left")
+    ax2.plot(kls, table["proxy"], color=COLORS["proxy"], label="reward-model score")
+    ax2.plot(kls, table["true"], color=COLORS["true"], label="true value")
+    ax2.set_xlabel("KL(π_β || π_ref)  (nats)")
+    ax2.set_ylabel("expected value")
+    ax2.set_xlim(-0.1, kls.max() * 1.05)
+    ax2.set_ylim(min(table["true"].min(), table["proxy"].min()) - 0.1, proxy.max() + 0.1)
+    ax2.legend(loc="upper left")
+    p_point, = ax2.plot([], [], "o", color=COLORS["proxy"], ms=8, mec="white")
+    t_point, = ax2.plot([], [], "o", color=COLORS["true"], ms=8, mec="white")
+    title = ax2.set_title("β = 0.000: KL = 0.00, score 0.00, true 0.00")
+    return {"bars": list(bars), "proxy": p_point, "true": t_point, "title": title}
+
+
+def draw_kl(artists: dict, i: int, log10_beta: float, table: dict) -> None:
+    """Update the policy bars, the two markers and the title to row ``i`` of ``table``."""
+    pis, kls, log_betas = table["policy"], table["kl"], table["log10_beta"]
+    for bar, h in zip(artists["bars"], pis[i], strict=True):
+        bar.set_height(h)
+    artists["proxy"].set_data([kls[i]], [table["proxy"][i]])
+    artists["true"].set_data([kls[i]], [table["true"][i]])
+    artists["title"].set_text(f"β = {10 ** log_betas[i]:.3g}: KL = {kls[i]:.2f}, score {table['proxy'][i]:.2f}, "
+                              f"true {table['true'][i]:.2f}")
+
+
 def demo_kl() -> InteractiveFigure:
     """log10(beta) slider: the KL-regularised policy against the reference, and reward-model score and true value
     against KL."""
-    pi_ref, proxy, true = response_bandit()
+    pi_ref, proxy, _ = response_bandit()
     table = kl_tradeoff(np.linspace(-2.0, 1.0, 121))
-    log_betas, pis, kls = table["log10_beta"], table["policy"], table["kl"]
-
-    def compute(log10_beta: float) -> int:
-        return int(np.argmin(np.abs(log_betas - log10_beta)))
-
-    def setup(fig) -> dict:
-        ax, ax2 = fig.axes
-        x = np.arange(len(RESPONSES))
-        ax.bar(x - 0.2, pi_ref, width=0.4, color=COLORS["neutral"], label="π_ref")
-        bars = ax.bar(x + 0.2, pis[0], width=0.4, color=COLORS["proxy"], label="π_β ∝ π_ref exp(r/β)")
-        ax.set_xticks(x, RESPONSES, rotation=30)
-        ax.set_ylim(0, 1.0)
-        ax.set_ylabel("probability")
-        ax.legend(loc="upper left")
-        ax2.plot(kls, table["proxy"], color=COLORS["proxy"], label="reward-model score")
-        ax2.plot(kls, table["true"], color=COLORS["true"], label="true value")
-        ax2.set_xlabel("KL(π_β || π_ref)  (nats)")
-        ax2.set_ylabel("expected value")
-        ax2.set_xlim(-0.1, kls.max() * 1.05)
-        ax2.set_ylim(min(table["true"].min(), table["proxy"].min()) - 0.1, proxy.max() + 0.1)
-        ax2.legend(loc="upper left")
-        p_point, = ax2.plot([], [], "o", color=COLORS["proxy"], ms=8, mec="white")
-        t_point, = ax2.plot([], [], "o", color=COLORS["true"], ms=8, mec="white")
-        title = ax2.set_title("β = 0.000: KL = 0.00, score 0.00, true 0.00")
-        return {"bars": list(bars), "proxy": p_point, "true": t_point, "title": title}
-
-    def draw(artists: dict, i: int, log10_beta: float) -> None:
-        for bar, h in zip(artists["bars"], pis[i], strict=True):
-            bar.set_height(h)
-        artists["proxy"].set_data([kls[i]], [table["proxy"][i]])
-        artists["true"].set_data([kls[i]], [table["true"][i]])
-        artists["title"].set_text(f"β = {10 ** log_betas[i]:.3g}: KL = {kls[i]:.2f}, score {table['proxy'][i]:.2f}, "
-                                  f"true {table['true'][i]:.2f}")
-
-    return InteractiveFigure(compute, draw, {"log10_beta": float_slider("log10 β", -2.0, 1.0, 0.025, 0.0)},
-                             setup=setup, ncols=2, width=9.0, height=3.4)
+    return InteractiveFigure(functools.partial(kl_view, table), functools.partial(draw_kl, table=table),
+                             {"log10_beta": float_slider("log10 β", -2.0, 1.0, 0.025, 0.0)},
+                             setup=functools.partial(setup_kl, table=table, pi_ref=pi_ref, proxy=proxy), ncols=2,
+                             width=9.0, height=3.4)
