@@ -308,3 +308,12 @@ def test_response_rates():
     assert rates == {"refusal": 0.25, "unsafe": 0.25, "helpful": 0.25}
     with pytest.raises(ValueError, match="non-empty"):
         interp.response_rates([])
+
+
+def test_ig_view_is_the_demo_compute():
+    d = interp.ig_demo_data(seed=0, n_digits=2, max_steps=4)
+    assert sorted(d.maps) == [(i, n) for i in range(2) for n in (2, 3, 4)] and list(d.steps) == [2, 3, 4]
+    v = interp.ig_view(d, 1, 3)
+    assert v["image"].shape == v["ig"].shape == (8, 8) and v["label"] == int(d.labels[1])
+    assert set(v["curves"]) == {"riemann_right", "riemann_trapezoid", "gausslegendre"}
+    assert all(c.shape == (3,) and np.all(c >= 0) for c in v["curves"].values())
