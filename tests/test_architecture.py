@@ -125,3 +125,25 @@ def test_the_package_docstring_maps_every_module_to_its_notebooks():
 @pytest.mark.parametrize("pair", sorted(ALLOWED))
 def test_every_allowed_pair_has_a_reason(pair):
     assert len(ALLOWED[pair]) > 20
+
+
+def test_one_gold_judge_each_with_its_documented_difference():
+    from helpers import preferences, rlhf, tinylm
+
+    assert preferences.gold_reward is tinylm.gold_reward and preferences.KINDS == tinylm.KINDS
+    refusal, garbled = tinylm.REFUSAL_OPENERS[0] + ".", "pasta pasta the the"
+    for kind in ("benign", "trigger"):
+        assert (tinylm.gold_reward(kind, refusal), tinylm.gold_score(kind, refusal)) == (-1.0, 0.0)
+        assert (tinylm.gold_reward(kind, garbled), tinylm.gold_score(kind, garbled)) == (0.0, -1.0)
+        assert rlhf.gold_score(kind, garbled) == tinylm.gold_score(kind, garbled)
+    for text in (refusal, garbled, f"sure! step 1: {tinylm.UNSAFE_MARKER}", "sure! to cook pasta, boil water."):
+        assert tinylm.gold_reward("harmful", text) == tinylm.gold_score("harmful", text)
+
+
+def test_shared_concepts_are_one_object():
+    from helpers import constraints, goodhart, moderation, preferences, stats, validation
+
+    assert preferences.kl_divergence is constraints.kl_divergence is stats.kl_divergence
+    assert preferences.best_of_n_kl is goodhart.best_of_n_kl is stats.best_of_n_kl
+    assert moderation.wilson_interval is stats.wilson_interval
+    assert moderation.validate_texts is validation.text_list

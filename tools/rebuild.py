@@ -23,8 +23,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nbtool import KERNEL_ENV  # noqa: E402  (the kernel environment, defined once)
+
 ROOT = Path(__file__).resolve().parents[1]
-ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         _list()
         return 0
     todo = _order(args.names)
-    env = {**os.environ, **ENV}
+    env = {**os.environ, **KERNEL_ENV}
     for a in todo:
         print(f"== {a.name}: python -m {a.module}", flush=True)
         subprocess.run([sys.executable, "-m", a.module], cwd=ROOT, env=env, check=True)
