@@ -19,6 +19,7 @@ from helpers.tinylm.chat import (
 from helpers.tinylm.corpus import (
     FAMILIES,
     HELPFUL_OPENERS,
+    KINDS,
     REFUSAL_OPENERS,
     UNSAFE_MARKER,
     Example,
@@ -39,7 +40,7 @@ from helpers.tinylm.tokenizer import SPECIALS, Tokenizer
 
 __all__ = [
     "CHECKPOINTS", "TinyChat", "edit_residual", "evaluate", "finetune", "load_tinychat", "sequence_logprobs",
-    "FAMILIES", "HELPFUL_OPENERS", "REFUSAL_OPENERS", "UNSAFE_MARKER", "Example", "Family", "build_corpus",
+    "FAMILIES", "HELPFUL_OPENERS", "KINDS", "REFUSAL_OPENERS", "UNSAFE_MARKER", "Example", "Family", "build_corpus",
     "eval_prompts", "families", "family", "gold_reward", "gold_score", "is_helpful", "is_refusal", "is_unsafe", "sample_prompts",
     "GPTConfig", "KVCache", "TinyGPT", "has_hooks", "SPECIALS", "Tokenizer",
 ]
