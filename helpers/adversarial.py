@@ -12,6 +12,7 @@ Both under the L-infinity threat model with inputs in [0, 1], step for step the 
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,12 +20,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from helpers import digits
 from helpers.digits import DigitsData, accuracy, load_digits_xy
 from helpers.plotting import COLORS, label_axes
 from helpers.widgets import InteractiveFigure, float_slider, int_slider
 
 __all__ = ["DigitsData", "load_digits_data", "make_mlp", "accuracy", "fgsm", "pgd", "adversarial_training",
-           "robust_accuracy", "demo_attack"]
+           "robust_accuracy", "attack_view",
+           "setup_attack", "draw_attack", "demo_attack"]
 
 
 def load_digits_data(seed: int = 0, n_train: int = 1250) -> DigitsData:
@@ -36,12 +39,11 @@ def load_digits_data(seed: int = 0, n_train: int = 1250) -> DigitsData:
     return DigitsData(x[order[:n_train]], y[order[:n_train]], x[order[n_train:]], y[order[n_train:]])
 
 
-def make_mlp(hidden: int = 128, seed: int = 0) -> nn.Module:
-    """A one-hidden-layer MLP on the 64 pixels, initialised from ``seed``."""
-    if hidden < 1:
-        raise ValueError(f"hidden must be >= 1, got {hidden}")
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10))
+def make_mlp(hidden: int = 128, seed: int = 0) -> nn.Sequential:
+    """A one-hidden-layer MLP on the 64 pixels (``helpers.digits.make_mlp``; notebook 06 uses 128 hidden units).
+    Bit for bit the network ``torch.manual_seed(seed)`` then ``nn.Linear`` gives, without touching the global
+    generator."""
+    return digits.make_mlp(hidden, seed)
 
 
 def _check(x: torch.Tensor, y: torch.Tensor, eps: float) -> None:
@@ -142,59 +144,67 @@ def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: flo
     return accuracy(model, adv, y)
 
 
+def attack_view(model: nn.Module, data: DigitsData, eps: float, index: int) -> dict:
+    """What the attack demo shows for test digit ``index`` at radius ``eps``: the clean image ``x`` (8 x 8), its
+    label ``y``, and for "fgsm" and "pgd" (20 steps, alpha = eps / 4, seeded random start) the adversarial image
+    and the model's class probabilities on it."""
+    x, y = data.x_test[index:index + 1], data.y_test[index:index + 1]
+    out = {"x": x[0].reshape(8, 8).numpy(), "y": int(y)}
+    for name, adv in (("fgsm", fgsm(model, x, y, eps)),
+                      ("pgd", pgd(model, x, y, eps, max(eps, 1e-6) / 4, 20, generator=torch.Generator().manual_seed(0)))):
+        with torch.no_grad():
+            p = torch.softmax(model(adv), dim=1)[0].numpy()
+        out[name] = (adv[0].reshape(8, 8).numpy(), p)
+    return out
+
+
+def setup_attack(fig) -> dict:
+    """Static parts of the attack demo (three images, one bar chart); returns the artists that change."""
+    axes = fig.axes
+    titles = ["clean", "PGD adversarial", "perturbation (PGD − clean)"]
+    ims = []
+    for ax, t in zip(axes[:3], titles, strict=True):
+        ims.append(ax.imshow(np.zeros((8, 8)), cmap="gray_r" if t != titles[2] else "RdBu", vmin=0 if t != titles[2] else -0.5,
+                             vmax=1 if t != titles[2] else 0.5))
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.grid(False)
+    axes[2].set_title(titles[2])
+    ax = axes[3]
+    bars_f = ax.bar(np.arange(10) - 0.2, np.zeros(10), width=0.4, color=COLORS["proxy"], label="after FGSM")
+    bars_p = ax.bar(np.arange(10) + 0.2, np.zeros(10), width=0.4, color=COLORS["bad"], label="after PGD")
+    ax.set_xticks(range(10))
+    ax.set_ylim(0, 1)
+    ax.legend(loc="upper right", fontsize=8)
+    label_axes(ax, "class", "probability")
+    return {"ims": ims, "bars_f": list(bars_f), "bars_p": list(bars_p),
+            "t0": axes[0].set_title(" "), "t1": axes[1].set_title(" "), "t3": axes[3].set_title(" ")}
+
+
+def draw_attack(art: dict, r: dict, eps: float, index: int) -> None:
+    """Update the images, bars and titles to an ``attack_view`` result."""
+    adv, p = r["pgd"]
+    art["ims"][0].set_data(r["x"])
+    art["ims"][1].set_data(adv)
+    art["ims"][2].set_data(adv - r["x"])
+    for b, v in zip(art["bars_f"], r["fgsm"][1], strict=True):
+        b.set_height(v)
+    for b, v in zip(art["bars_p"], p, strict=True):
+        b.set_height(v)
+    art["t0"].set_text(f"clean: label {r['y']}")
+    art["t1"].set_text(f"PGD ε={eps:.2f}: predicted {int(np.argmax(p))}")
+    art["t3"].set_text(f"FGSM predicts {int(np.argmax(r['fgsm'][1]))}, PGD {int(np.argmax(p))}")
+
+
 def demo_attack(seed: int = 0) -> InteractiveFigure:
     """Sliders: eps and which test digit. Shows clean and adversarial image, perturbation and predictions of a
-    standard model under FGSM and PGD. Attacks run live on one image (a few ms)."""
+    standard model under FGSM and PGD (``attack_view``). Attacks run live on one image (a few ms)."""
     data = load_digits_data(seed)
     model = adversarial_training(make_mlp(seed=seed), data, 0.0, attack="none", epochs=20)
-
-    def compute(eps: float, index: int) -> dict:
-        x, y = data.x_test[index:index + 1], data.y_test[index:index + 1]
-        out = {"x": x[0].reshape(8, 8).numpy(), "y": int(y)}
-        for name, adv in (("fgsm", fgsm(model, x, y, eps)),
-                          ("pgd", pgd(model, x, y, eps, max(eps, 1e-6) / 4, 20, generator=torch.Generator().manual_seed(0)))):
-            with torch.no_grad():
-                p = torch.softmax(model(adv), dim=1)[0].numpy()
-            out[name] = (adv[0].reshape(8, 8).numpy(), p)
-        return out
-
-    def setup(fig) -> dict:
-        axes = fig.axes
-        titles = ["clean", "PGD adversarial", "perturbation (PGD − clean)"]
-        ims = []
-        for ax, t in zip(axes[:3], titles, strict=True):
-            ims.append(ax.imshow(np.zeros((8, 8)), cmap="gray_r" if t != titles[2] else "RdBu", vmin=0 if t != titles[2] else -0.5,
-                                 vmax=1 if t != titles[2] else 0.5))
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.grid(False)
-        axes[2].set_title(titles[2])
-        ax = axes[3]
-        bars_f = ax.bar(np.arange(10) - 0.2, np.zeros(10), width=0.4, color=COLORS["proxy"], label="after FGSM")
-        bars_p = ax.bar(np.arange(10) + 0.2, np.zeros(10), width=0.4, color=COLORS["bad"], label="after PGD")
-        ax.set_xticks(range(10))
-        ax.set_ylim(0, 1)
-        ax.legend(loc="upper right", fontsize=8)
-        label_axes(ax, "class", "probability")
-        return {"ims": ims, "bars_f": list(bars_f), "bars_p": list(bars_p),
-                "t0": axes[0].set_title(" "), "t1": axes[1].set_title(" "), "t3": axes[3].set_title(" ")}
-
-    def draw(art: dict, r: dict, eps: float, index: int) -> None:
-        adv, p = r["pgd"]
-        art["ims"][0].set_data(r["x"])
-        art["ims"][1].set_data(adv)
-        art["ims"][2].set_data(adv - r["x"])
-        for b, v in zip(art["bars_f"], r["fgsm"][1], strict=True):
-            b.set_height(v)
-        for b, v in zip(art["bars_p"], p, strict=True):
-            b.set_height(v)
-        art["t0"].set_text(f"clean: label {r['y']}")
-        art["t1"].set_text(f"PGD ε={eps:.2f}: predicted {int(np.argmax(p))}")
-        art["t3"].set_text(f"FGSM predicts {int(np.argmax(r['fgsm'][1]))}, PGD {int(np.argmax(p))}")
-
-    return InteractiveFigure(compute, draw, {"eps": float_slider("ε (L∞)", 0.0, 0.4, 0.02, 0.1),
-                                             "index": int_slider("test digit", 0, 49, 1, 0)},
-                             setup=setup, ncols=4, width=10, height=2.8)
+    return InteractiveFigure(functools.partial(attack_view, model, data), draw_attack,
+                             {"eps": float_slider("ε (L∞)", 0.0, 0.4, 0.02, 0.1),
+                              "index": int_slider("test digit", 0, 49, 1, 0)},
+                             setup=setup_attack, ncols=4, width=10, height=2.8)
 
 
 # --- Text: a greedy token attack on TinyChat (section 4 of notebook 06) -------------------------------------

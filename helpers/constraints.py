@@ -35,14 +35,17 @@ state whatever the action) or per state-action [S, A].
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize
 
+from helpers import validation
 from helpers.gridworld import GridWorld, draw_grid, make_gridworld, policy_arrows
 from helpers.plotting import COLORS
+from helpers.stats import kl_divergence  # KL(p || q) over the last axis, shared with notebook 02
 from helpers.widgets import InteractiveFigure, float_slider
 
 __all__ = [
@@ -74,7 +77,13 @@ __all__ = [
     "RESPONSES",
     "response_bandit",
     "kl_tradeoff",
+    "pareto_view",
+    "setup_pareto",
+    "draw_pareto",
     "demo_pareto",
+    "kl_view",
+    "setup_kl",
+    "draw_kl",
     "demo_kl",
 ]
 
@@ -105,48 +114,15 @@ def _as_sa(name: str, values: np.ndarray, n_s: int, n_a: int) -> np.ndarray:
     return arr
 
 
-def _check_P(P: np.ndarray) -> np.ndarray:
-    P = np.asarray(P, dtype=float)
-    if P.ndim != 3 or P.shape[0] != P.shape[2] or P.shape[0] < 1 or P.shape[1] < 1:
-        raise ValueError(f"P must have shape [S, A, S], got {P.shape}")
-    if np.any(P < -_TOL) or not np.allclose(P.sum(axis=2), 1.0, atol=1e-8):
-        raise ValueError("P must be non-negative with rows P[s, a, :] summing to 1")
-    return P
-
-
-def _check_discount(discount: float) -> float:
-    if not (0.0 <= float(discount) < 1.0):
-        raise ValueError(f"discount must be in [0, 1) (an infinite-horizon discounted CMDP), got {discount}")
-    return float(discount)
-
-
-def _check_dist(name: str, dist: np.ndarray, n: int) -> np.ndarray:
-    dist = np.asarray(dist, dtype=float)
-    if dist.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},), got {dist.shape}")
-    if np.any(dist < -_TOL) or not np.isclose(dist.sum(), 1.0, atol=1e-8):
-        raise ValueError(f"{name} must be a probability distribution (non-negative, summing to 1)")
-    return dist
-
-
-def _check_policy(policy: np.ndarray, n_s: int, n_a: int) -> np.ndarray:
-    policy = np.asarray(policy, dtype=float)
-    if policy.shape != (n_s, n_a):
-        raise ValueError(f"policy must have shape ({n_s}, {n_a}), got {policy.shape}")
-    if np.any(policy < -_TOL) or not np.allclose(policy.sum(axis=1), 1.0, atol=1e-6):
-        raise ValueError("policy rows must be probability distributions over actions")
-    return policy
-
-
 def validate_mdp(P: np.ndarray, reward: np.ndarray, cost: np.ndarray | None, init_dist: np.ndarray,
                  discount: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, float]:
     """Check shapes and ranges at the public boundary; return (P, reward [S,A], cost [S,A] or None, mu, gamma)."""
-    P = _check_P(P)
+    P = validation.transitions(P)
     n_s, n_a, _ = P.shape
     r = _as_sa("reward", reward, n_s, n_a)
     c = None if cost is None else _as_sa("cost", cost, n_s, n_a)
-    mu = _check_dist("init_dist", init_dist, n_s)
-    return P, r, c, mu, _check_discount(discount)
+    mu = validation.probability_vector(init_dist, "init_dist", n_s)
+    return P, r, c, mu, validation.discount(discount, allow_one=False)
 
 
 # --------------------------------------------------------------------------------------------- occupancy
@@ -158,10 +134,10 @@ def occupancy_constraints(P: np.ndarray, init_dist: np.ndarray, discount: float)
     Row s' reads sum_a d(s', a) - gamma sum_{s,a} P(s'|s,a) d(s, a) = mu(s'), with d flattened row-major ([S*A],
     index s*A + a). Returns ``A_eq`` [S, S*A] and ``b_eq = mu`` [S] (unnormalised: no (1 - gamma) factor).
     """
-    P = _check_P(P)
+    P = validation.transitions(P)
     n_s, n_a, _ = P.shape
-    mu = _check_dist("init_dist", init_dist, n_s)
-    gamma = _check_discount(discount)
+    mu = validation.probability_vector(init_dist, "init_dist", n_s)
+    gamma = validation.discount(discount, allow_one=False)
     outflow = np.kron(np.eye(n_s), np.ones((1, n_a)))          # [S, S*A]: sum_a d(s', a)
     inflow = P.reshape(n_s * n_a, n_s).T                       # [S, S*A]: sum_{s,a} P(s'|s,a) d(s,a)
     return outflow - gamma * inflow, mu.copy()
@@ -186,11 +162,11 @@ def _state_occupancy(P: np.ndarray, policy: np.ndarray, mu: np.ndarray, gamma: f
 
 def occupancy_measure(P: np.ndarray, policy: np.ndarray, init_dist: np.ndarray, discount: float) -> np.ndarray:
     """Discounted occupancy d(s, a) = sum_t gamma^t Pr(s_t=s, a_t=a) of a stationary ``policy`` [S, A] (exact solve)."""
-    P = _check_P(P)
+    P = validation.transitions(P)
     n_s, n_a, _ = P.shape
-    policy = _check_policy(policy, n_s, n_a)
-    mu = _check_dist("init_dist", init_dist, n_s)
-    gamma = _check_discount(discount)
+    policy = validation.probability_rows(policy, "policy", (n_s, n_a), atol=1e-6)
+    mu = validation.probability_vector(init_dist, "init_dist", n_s)
+    gamma = validation.discount(discount, allow_one=False)
     return _state_occupancy(P, policy, mu, gamma)[:, None] * policy
 
 
@@ -467,16 +443,6 @@ def kl_regularized_policy(pi_ref: np.ndarray, reward: np.ndarray, beta: float) -
     return w / w.sum(axis=-1, keepdims=True)
 
 
-def kl_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """KL(p || q) = sum p log(p / q) over the last axis (0 log 0 = 0; inf if p puts mass where q has none)."""
-    p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
-    if p.shape[-1] != q.shape[-1]:
-        raise ValueError(f"p and q must have the same last axis, got {p.shape} and {q.shape}")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(p > 0, p * (np.log(p) - np.log(q)), 0.0)
-    return terms.sum(axis=-1)
-
-
 # --------------------------------------------------------------------------------------------- parameter problem
 
 
@@ -631,20 +597,17 @@ def draw_pareto(artists: dict, sol: CMDPSolution, budget: float, world: GridWorl
     artists["arrows"].set_UVC(*policy_arrows(world, sol.policy)[2:])
 
 
+def pareto_view(table: dict, budget: float) -> CMDPSolution:
+    """The precomputed LP solution (``_pareto_table``) whose budget is nearest ``budget``."""
+    return table["sols"][int(np.argmin(np.abs(table["budgets"] - budget)))]
+
+
 def demo_pareto() -> InteractiveFigure:
     """Budget slider: the LP optimum on the reward-cost frontier, its occupancy and policy on the grid."""
     table = _pareto_table()
-    budgets = table["budgets"]
-
-    def compute(budget: float) -> CMDPSolution:
-        return table["sols"][int(np.argmin(np.abs(budgets - budget)))]
-
-    def draw(artists: dict, sol: CMDPSolution, budget: float) -> None:
-        draw_pareto(artists, sol, budget, table["world"])
-
-    return InteractiveFigure(compute, draw,
-                             {"budget": float_slider("cost budget b", 0.0, float(budgets[-1]), 0.05, 0.6)},
-                             setup=lambda fig: setup_pareto(fig, table), ncols=2, width=9.0, height=3.5)
+    return InteractiveFigure(functools.partial(pareto_view, table), functools.partial(draw_pareto, world=table["world"]),
+                             {"budget": float_slider("cost budget b", 0.0, float(table["budgets"][-1]), 0.05, 0.6)},
+                             setup=functools.partial(setup_pareto, table=table), ncols=2, width=9.0, height=3.5)
 
 
 def kl_tradeoff(log10_betas: np.ndarray) -> dict[str, np.ndarray]:
@@ -659,44 +622,53 @@ def kl_tradeoff(log10_betas: np.ndarray) -> dict[str, np.ndarray]:
             "proxy": pis @ proxy, "true": pis @ true}
 
 
+def kl_view(table: dict, log10_beta: float) -> int:
+    """Index of the ``kl_tradeoff`` row whose log10(beta) is nearest ``log10_beta``."""
+    return int(np.argmin(np.abs(table["log10_beta"] - log10_beta)))
+
+
+def setup_kl(fig, table: dict, pi_ref: np.ndarray, proxy: np.ndarray) -> dict:
+    """Static parts of the KL demo (the reference policy, both value curves against KL); returns the artists
+    that change."""
+    pis, kls = table["policy"], table["kl"]
+    ax, ax2 = fig.axes
+    x = np.arange(len(RESPONSES))
+    ax.bar(x - 0.2, pi_ref, width=0.4, color=COLORS["neutral"], label="π_ref")
+    bars = ax.bar(x + 0.2, pis[0], width=0.4, color=COLORS["proxy"], label="π_β ∝ π_ref exp(r/β)")
+    ax.set_xticks(x, RESPONSES, rotation=30)
+    ax.set_ylim(0, 1.0)
+    ax.set_ylabel("probability")
+    ax.legend(loc="upper left")
+    ax2.plot(kls, table["proxy"], color=COLORS["proxy"], label="reward-model score")
+    ax2.plot(kls, table["true"], color=COLORS["true"], label="true value")
+    ax2.set_xlabel("KL(π_β || π_ref)  (nats)")
+    ax2.set_ylabel("expected value")
+    ax2.set_xlim(-0.1, kls.max() * 1.05)
+    ax2.set_ylim(min(table["true"].min(), table["proxy"].min()) - 0.1, proxy.max() + 0.1)
+    ax2.legend(loc="upper left")
+    p_point, = ax2.plot([], [], "o", color=COLORS["proxy"], ms=8, mec="white")
+    t_point, = ax2.plot([], [], "o", color=COLORS["true"], ms=8, mec="white")
+    title = ax2.set_title("β = 0.000: KL = 0.00, score 0.00, true 0.00")
+    return {"bars": list(bars), "proxy": p_point, "true": t_point, "title": title}
+
+
+def draw_kl(artists: dict, i: int, log10_beta: float, table: dict) -> None:
+    """Update the policy bars, the two markers and the title to row ``i`` of ``table``."""
+    pis, kls, log_betas = table["policy"], table["kl"], table["log10_beta"]
+    for bar, h in zip(artists["bars"], pis[i], strict=True):
+        bar.set_height(h)
+    artists["proxy"].set_data([kls[i]], [table["proxy"][i]])
+    artists["true"].set_data([kls[i]], [table["true"][i]])
+    artists["title"].set_text(f"β = {10 ** log_betas[i]:.3g}: KL = {kls[i]:.2f}, score {table['proxy'][i]:.2f}, "
+                              f"true {table['true'][i]:.2f}")
+
+
 def demo_kl() -> InteractiveFigure:
     """log10(beta) slider: the KL-regularised policy against the reference, and reward-model score and true value
     against KL."""
-    pi_ref, proxy, true = response_bandit()
+    pi_ref, proxy, _ = response_bandit()
     table = kl_tradeoff(np.linspace(-2.0, 1.0, 121))
-    log_betas, pis, kls = table["log10_beta"], table["policy"], table["kl"]
-
-    def compute(log10_beta: float) -> int:
-        return int(np.argmin(np.abs(log_betas - log10_beta)))
-
-    def setup(fig) -> dict:
-        ax, ax2 = fig.axes
-        x = np.arange(len(RESPONSES))
-        ax.bar(x - 0.2, pi_ref, width=0.4, color=COLORS["neutral"], label="π_ref")
-        bars = ax.bar(x + 0.2, pis[0], width=0.4, color=COLORS["proxy"], label="π_β ∝ π_ref exp(r/β)")
-        ax.set_xticks(x, RESPONSES, rotation=30)
-        ax.set_ylim(0, 1.0)
-        ax.set_ylabel("probability")
-        ax.legend(loc="upper left")
-        ax2.plot(kls, table["proxy"], color=COLORS["proxy"], label="reward-model score")
-        ax2.plot(kls, table["true"], color=COLORS["true"], label="true value")
-        ax2.set_xlabel("KL(π_β || π_ref)  (nats)")
-        ax2.set_ylabel("expected value")
-        ax2.set_xlim(-0.1, kls.max() * 1.05)
-        ax2.set_ylim(min(table["true"].min(), table["proxy"].min()) - 0.1, proxy.max() + 0.1)
-        ax2.legend(loc="upper left")
-        p_point, = ax2.plot([], [], "o", color=COLORS["proxy"], ms=8, mec="white")
-        t_point, = ax2.plot([], [], "o", color=COLORS["true"], ms=8, mec="white")
-        title = ax2.set_title("β = 0.000: KL = 0.00, score 0.00, true 0.00")
-        return {"bars": list(bars), "proxy": p_point, "true": t_point, "title": title}
-
-    def draw(artists: dict, i: int, log10_beta: float) -> None:
-        for bar, h in zip(artists["bars"], pis[i], strict=True):
-            bar.set_height(h)
-        artists["proxy"].set_data([kls[i]], [table["proxy"][i]])
-        artists["true"].set_data([kls[i]], [table["true"][i]])
-        artists["title"].set_text(f"β = {10 ** log_betas[i]:.3g}: KL = {kls[i]:.2f}, score {table['proxy'][i]:.2f}, "
-                                  f"true {table['true'][i]:.2f}")
-
-    return InteractiveFigure(compute, draw, {"log10_beta": float_slider("log10 β", -2.0, 1.0, 0.025, 0.0)},
-                             setup=setup, ncols=2, width=9.0, height=3.4)
+    return InteractiveFigure(functools.partial(kl_view, table), functools.partial(draw_kl, table=table),
+                             {"log10_beta": float_slider("log10 β", -2.0, 1.0, 0.025, 0.0)},
+                             setup=functools.partial(setup_kl, table=table, pi_ref=pi_ref, proxy=proxy), ncols=2,
+                             width=9.0, height=3.4)

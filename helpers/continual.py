@@ -17,6 +17,7 @@ where per-sample gradients cancel in the mean: its lambda is not the paper's.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,13 +26,15 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
+from helpers import digits
 from helpers.digits import accuracy, load_digits_xy
 from helpers.plotting import COLORS, label_axes
 from helpers.widgets import InteractiveFigure, float_slider
 
 __all__ = [
     "Task", "load_digit_tasks", "make_mlp", "accuracy", "fisher_diagonal", "batch_mean_fisher",
-    "ewc_penalty", "ReplayBuffer", "History", "train_task", "sequential_run", "ewc_sweep", "demo_ewc",
+    "ewc_penalty", "ReplayBuffer", "History", "train_task", "sequential_run", "ewc_sweep", "ewc_view", "setup_ewc",
+    "draw_ewc", "demo_ewc",
 ]
 
 
@@ -64,17 +67,9 @@ def load_digit_tasks(seed: int = 0, n_train: int = 1250) -> tuple[Task, Task]:
     return a, b
 
 
-def make_mlp(hidden: int = 64, seed: int = 0) -> nn.Module:
-    """A 64-hidden-unit MLP for 8x8 digits (64 inputs, 10 classes), initialised from ``seed``."""
-    if hidden < 1:
-        raise ValueError(f"hidden must be >= 1, got {hidden}")
-    g = torch.Generator().manual_seed(seed)
-    model = nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10))
-    with torch.no_grad():
-        for p in model.parameters():
-            bound = 1.0 / np.sqrt(p.shape[-1] if p.ndim > 1 else hidden)
-            p.uniform_(-bound, bound, generator=g)
-    return model
+def make_mlp(hidden: int = 64, seed: int = 0) -> nn.Sequential:
+    """A one-hidden-layer MLP on the 64 pixels (``helpers.digits.make_mlp``; notebook 08 uses 64 hidden units)."""
+    return digits.make_mlp(hidden, seed)
 
 
 def _check_data(x: torch.Tensor, y: torch.Tensor | None) -> None:
@@ -286,7 +281,13 @@ def ewc_sweep(log10_lams: np.ndarray, steps: int = 150, seed: int = 0) -> EWCSwe
                     [curves(h) for h in runs])
 
 
-def _setup_ewc(fig) -> dict:
+def ewc_view(sweep: EWCSweep, log10_lam: float) -> dict:
+    """What the EWC demo shows at ``log10_lam``: the sweep and the index of its nearest precomputed lambda."""
+    return {"sweep": sweep, "i": int(np.argmin(np.abs(sweep.log10_lams - log10_lam)))}
+
+
+def setup_ewc(fig, sweep: EWCSweep) -> dict:
+    """Static parts of the EWC demo (axes, the trade-off curve over lambda); returns the artists that change."""
     ax, ax2 = fig.axes
     art = {
         "ft_a": ax.plot([], [], color=COLORS["neutral"], ls="--", label="fine-tune: A")[0],
@@ -304,39 +305,31 @@ def _setup_ewc(fig) -> dict:
     ax2.set_xlim(0.4, 1.0)
     ax2.set_ylim(0.4, 1.0)
     label_axes(ax2, "final accuracy on A (old task)", "final accuracy on B (new task)", "the trade-off over λ")
+    finals = np.array([[c["A: digits"][-1], c["B: permuted digits"][-1]] for c in sweep.ewc])
+    ax2.plot(finals[:, 0], finals[:, 1], "-o", color=COLORS["true"], ms=4, label="EWC, λ = 1 … 10⁵")
+    ft = sweep.finetune
+    ax2.plot(ft["A: digits"][-1], ft["B: permuted digits"][-1], "s", color=COLORS["neutral"], label="fine-tune")
+    ax2.legend(loc="lower left")
     return art
+
+
+def draw_ewc(art: dict, r: dict, log10_lam: float) -> None:
+    """Update the curves and the marker to an ``ewc_view`` result."""
+    s, i = r["sweep"], r["i"]
+    c = s.ewc[i]
+    art["ft_a"].set_data(s.steps, s.finetune["A: digits"])
+    art["ewc_a"].set_data(s.steps, c["A: digits"])
+    art["ewc_b"].set_data(s.steps, c["B: permuted digits"])
+    art["title"].set_text(f"EWC with λ = 10^{s.log10_lams[i]:g}")
+    art["here"].set_data([c["A: digits"][-1]], [c["B: permuted digits"][-1]])
 
 
 def demo_ewc() -> InteractiveFigure:
     """Slider: log10 lambda of EWC. Curves are precomputed for each slider position (training is not live)."""
-    grid = np.arange(0.0, 5.01, 1.0)
-    sweep = ewc_sweep(grid)
-
-    def compute(log10_lam: float) -> dict:
-        i = int(np.argmin(np.abs(sweep.log10_lams - log10_lam)))
-        return {"sweep": sweep, "i": i}
-
-    def setup(fig) -> dict:
-        art = _setup_ewc(fig)
-        ax2 = fig.axes[1]
-        finals = np.array([[c["A: digits"][-1], c["B: permuted digits"][-1]] for c in sweep.ewc])
-        ax2.plot(finals[:, 0], finals[:, 1], "-o", color=COLORS["true"], ms=4, label="EWC, λ = 1 … 10⁵")
-        ft = sweep.finetune
-        ax2.plot(ft["A: digits"][-1], ft["B: permuted digits"][-1], "s", color=COLORS["neutral"], label="fine-tune")
-        ax2.legend(loc="lower left")
-        return art
-
-    def draw(art: dict, r: dict, log10_lam: float) -> None:
-        s, i = r["sweep"], r["i"]
-        c = s.ewc[i]
-        art["ft_a"].set_data(s.steps, s.finetune["A: digits"])
-        art["ewc_a"].set_data(s.steps, c["A: digits"])
-        art["ewc_b"].set_data(s.steps, c["B: permuted digits"])
-        art["title"].set_text(f"EWC with λ = 10^{s.log10_lams[i]:g}")
-        art["here"].set_data([c["A: digits"][-1]], [c["B: permuted digits"][-1]])
-
-    return InteractiveFigure(compute, draw, {"log10_lam": float_slider("log10 λ", 0.0, 5.0, 1.0, 3.0)},
-                             setup=setup, ncols=2, width=9.5, height=3.6)
+    sweep = ewc_sweep(np.arange(0.0, 5.01, 1.0))
+    return InteractiveFigure(functools.partial(ewc_view, sweep), draw_ewc,
+                             {"log10_lam": float_slider("log10 λ", 0.0, 5.0, 1.0, 3.0)},
+                             setup=functools.partial(setup_ewc, sweep=sweep), ncols=2, width=9.5, height=3.6)
 
 
 # --- TinyChat: safety that erodes under benign fine-tuning (section 4 of notebook 08) -------------------------

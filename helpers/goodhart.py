@@ -32,6 +32,7 @@ import numpy as np
 from scipy import special
 
 from helpers.plotting import COLORS, label_axes
+from helpers.stats import best_of_n_kl  # KL(best-of-n || base) = log n - (n - 1)/n, shared with notebook 02
 from helpers.widgets import InteractiveFigure, float_slider
 
 __all__ = [
@@ -107,14 +108,6 @@ def max_normal_moments(n: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
     w = np.exp(log_density)
     w /= np.trapezoid(w, u, axis=1)[:, None]
     return np.trapezoid(w * u, u, axis=1), np.trapezoid(w * u**2, u, axis=1)
-
-
-def best_of_n_kl(n: np.ndarray | int) -> np.ndarray:
-    """KL(best-of-n || base) = log n - (n - 1)/n, exact for continuous scores (Beirami et al. 2024)."""
-    n = np.asarray(n, dtype=float)
-    if np.any(n < 1):
-        raise ValueError(f"n must be >= 1, got {n}")
-    return np.log(n) - (n - 1) / n
 
 
 def expected_values(n: np.ndarray | int, alignment_level: float, harm: float = 0.25) -> tuple[np.ndarray, np.ndarray]:

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -29,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from helpers import digits
 from helpers.digits import DigitsData, accuracy, load_digits_xy
 from helpers.plotting import COLORS, label_axes
 from helpers.widgets import InteractiveFigure, int_slider
@@ -38,7 +40,8 @@ __all__ = [
     "METHODS", "quadrature", "integrated_gradients", "completeness_gap", "saliency", "input_x_gradient",
     "weight_magnitude_importance", "rescale_hidden_units", "randomize_layers", "rank_correlation",
     "ProbeResult", "linear_probe", "difference_of_means_direction", "ablate_direction", "steer",
-    "attention_patterns", "response_rates", "demo_integrated_gradients", "demo_attention",
+    "attention_patterns", "response_rates", "IGDemoData", "ig_demo_data", "ig_view", "setup_integrated_gradients",
+    "draw_integrated_gradients", "demo_integrated_gradients", "setup_attention", "draw_attention", "demo_attention",
 ]
 
 METHODS = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gausslegendre")
@@ -57,17 +60,9 @@ def load_digits_data(seed: int = 0, test_fraction: float = 0.25) -> DigitsData:
 
 
 def make_mlp(hidden: int = 32, seed: int = 0) -> nn.Sequential:
-    """A one-hidden-layer ReLU network 64 -> ``hidden`` -> 10, initialised from ``seed`` (PyTorch's default init)."""
-    if hidden < 1:
-        raise ValueError(f"hidden must be >= 1, got {hidden}")
-    g = torch.Generator().manual_seed(seed)
-    model = nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10))
-    with torch.no_grad():
-        for layer in (model[0], model[2]):
-            bound = 1.0 / math.sqrt(layer.in_features)
-            layer.weight.copy_(torch.rand(layer.weight.shape, generator=g) * 2 * bound - bound)
-            layer.bias.copy_(torch.rand(layer.bias.shape, generator=g) * 2 * bound - bound)
-    return model
+    """A one-hidden-layer ReLU network 64 -> ``hidden`` -> 10 (``helpers.digits.make_mlp`` with the "rand"
+    rounding notebook 05's stored outputs were made with; 32 hidden units)."""
+    return digits.make_mlp(hidden, seed, draw="rand")
 
 
 def train_classifier(model: nn.Module, data: DigitsData, epochs: int = 10, lr: float = 2e-2,
@@ -463,9 +458,22 @@ def _gap_curves(model: nn.Module, xs: torch.Tensor, targets: torch.Tensor, max_s
     return {m: np.stack(rows, axis=1) for m, rows in gaps.items()}, maps
 
 
-def demo_integrated_gradients(seed: int = 0, n_digits: int = 8, max_steps: int = 48) -> InteractiveFigure:
-    """Sliders: which test digit, and the number of IG steps. Panels: the digit, its IG map (riemann_right,
-    predicted class) and the completeness gap against the number of steps for three quadrature rules."""
+@dataclass(frozen=True)
+class IGDemoData:
+    """What the IG demo precomputes: ``n`` test digits, the model's predictions, the riemann_right IG map of each
+    digit for each n_steps (``maps[(digit, n_steps)]``, 8 x 8) and its completeness-gap curves by rule."""
+
+    images: torch.Tensor          # [n, 64]
+    labels: torch.Tensor          # [n]
+    preds: torch.Tensor           # [n]
+    maps: dict[tuple[int, int], np.ndarray]
+    curves: list[dict[str, np.ndarray]]
+    steps: np.ndarray             # 2 .. max_steps
+
+
+def ig_demo_data(seed: int = 0, n_digits: int = 8, max_steps: int = 48) -> IGDemoData:
+    """Train the digits classifier with ``seed``, then compute the IG maps and gap curves of its first
+    ``n_digits`` test digits (target: the predicted class) for n_steps = 2 .. ``max_steps``."""
     data = load_digits_data(seed)
     model = train_classifier(make_mlp(seed=seed), data, seed=seed)
     xs = data.x_test[:n_digits]
@@ -474,76 +482,92 @@ def demo_integrated_gradients(seed: int = 0, n_digits: int = 8, max_steps: int =
     gaps, all_maps = _gap_curves(model, xs, preds, max_steps)
     curves = [{m: g[i] for m, g in gaps.items()} for i in range(n_digits)]
     maps = {(i, n): m[i] for n, m in all_maps.items() for i in range(n_digits)}
-    steps = np.arange(2, max_steps + 1)
+    return IGDemoData(xs, data.y_test[:n_digits], preds, maps, curves, np.arange(2, max_steps + 1))
 
-    def compute(digit: int, n_steps: int) -> dict[str, Any]:
-        return {"image": xs[digit].view(8, 8).numpy(), "ig": maps[(digit, n_steps)], "curves": curves[digit],
-                "pred": int(preds[digit]), "label": int(data.y_test[digit])}
 
-    def setup(fig: Any) -> dict[str, Any]:
-        ax_img, ax_ig, ax_gap = fig.axes
-        img = ax_img.imshow(np.zeros((8, 8)), cmap="gray_r", vmin=0, vmax=1)
-        ig = ax_ig.imshow(np.zeros((8, 8)), cmap="RdBu_r", vmin=-1, vmax=1)
-        for ax in (ax_img, ax_ig):
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.grid(False)
-        ax_ig.set_title("IG (riemann_right), red = for the class")
-        ax_gap.set_xlim(2, max_steps)
-        ax_gap.set_ylim(1e-7, 30)
-        ax_gap.set_yscale("log")
-        label_axes(ax_gap, "n_steps", "|completeness gap|")
-        colors = {"riemann_right": COLORS["bad"], "riemann_trapezoid": COLORS["proxy"],
-                  "gausslegendre": COLORS["true"]}
-        lines = {m: ax_gap.plot([], [], color=c, label=m)[0] for m, c in colors.items()}
-        ax_gap.legend(loc="upper right", fontsize=7)
-        marker = ax_gap.axvline(2, color=COLORS["neutral"], ls="--")
-        return {"img": img, "ig": ig, "lines": lines, "marker": marker, "title": ax_img.set_title(""),
-                "gap": ax_ig.set_xlabel("")}
+def ig_view(d: IGDemoData, digit: int, n_steps: int) -> dict[str, Any]:
+    """What the IG demo shows for one digit and step count: the image, its IG map, its gap curves, the predicted
+    and the true class."""
+    return {"image": d.images[digit].view(8, 8).numpy(), "ig": d.maps[(digit, n_steps)], "curves": d.curves[digit],
+            "pred": int(d.preds[digit]), "label": int(d.labels[digit])}
 
-    def draw(artists: dict[str, Any], result: dict[str, Any], digit: int, n_steps: int) -> None:
-        artists["img"].set_data(result["image"])
-        lim = float(np.abs(result["ig"]).max()) or 1.0
-        artists["ig"].set_data(result["ig"])
-        artists["ig"].set_clim(-lim, lim)
-        for m, line in artists["lines"].items():
-            line.set_data(steps, np.maximum(result["curves"][m], 1e-7))
-        artists["marker"].set_xdata([n_steps, n_steps])
-        artists["title"].set_text(f"label {result['label']}, predicted {result['pred']}")
-        gap = result["curves"]["riemann_right"][n_steps - 2]
-        artists["gap"].set_text(f"gap {gap:.3f} at {n_steps} steps")
 
-    return InteractiveFigure(compute, draw, {"digit": int_slider("test digit", 0, n_digits - 1, 1, 0),
-                                             "n_steps": int_slider("n_steps", 2, max_steps, 1, 4)},
-                             setup=setup, ncols=3, width=10.0, height=3.4)
+def setup_integrated_gradients(fig: Any, max_steps: int) -> dict[str, Any]:
+    """Static parts of the IG demo (two images, the gap axes up to ``max_steps``); returns the artists that change."""
+    ax_img, ax_ig, ax_gap = fig.axes
+    img = ax_img.imshow(np.zeros((8, 8)), cmap="gray_r", vmin=0, vmax=1)
+    ig = ax_ig.imshow(np.zeros((8, 8)), cmap="RdBu_r", vmin=-1, vmax=1)
+    for ax in (ax_img, ax_ig):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.grid(False)
+    ax_ig.set_title("IG (riemann_right), red = for the class")
+    ax_gap.set_xlim(2, max_steps)
+    ax_gap.set_ylim(1e-7, 30)
+    ax_gap.set_yscale("log")
+    label_axes(ax_gap, "n_steps", "|completeness gap|")
+    colors = {"riemann_right": COLORS["bad"], "riemann_trapezoid": COLORS["proxy"],
+              "gausslegendre": COLORS["true"]}
+    lines = {m: ax_gap.plot([], [], color=c, label=m)[0] for m, c in colors.items()}
+    ax_gap.legend(loc="upper right", fontsize=7)
+    marker = ax_gap.axvline(2, color=COLORS["neutral"], ls="--")
+    return {"img": img, "ig": ig, "lines": lines, "marker": marker, "title": ax_img.set_title(""),
+            "gap": ax_ig.set_xlabel("")}
+
+
+def draw_integrated_gradients(artists: dict[str, Any], result: dict[str, Any], digit: int, n_steps: int,
+                              steps: np.ndarray) -> None:
+    """Update the images, the gap curves (against ``steps``) and the marker to an ``ig_view`` result."""
+    artists["img"].set_data(result["image"])
+    lim = float(np.abs(result["ig"]).max()) or 1.0
+    artists["ig"].set_data(result["ig"])
+    artists["ig"].set_clim(-lim, lim)
+    for m, line in artists["lines"].items():
+        line.set_data(steps, np.maximum(result["curves"][m], 1e-7))
+    artists["marker"].set_xdata([n_steps, n_steps])
+    artists["title"].set_text(f"label {result['label']}, predicted {result['pred']}")
+    gap = result["curves"]["riemann_right"][n_steps - 2]
+    artists["gap"].set_text(f"gap {gap:.3f} at {n_steps} steps")
+
+
+def demo_integrated_gradients(seed: int = 0, n_digits: int = 8, max_steps: int = 48) -> InteractiveFigure:
+    """Sliders: which test digit, and the number of IG steps. Panels: the digit, its IG map (riemann_right,
+    predicted class) and the completeness gap against the number of steps for three quadrature rules."""
+    d = ig_demo_data(seed, n_digits, max_steps)
+    return InteractiveFigure(functools.partial(ig_view, d), functools.partial(draw_integrated_gradients, steps=d.steps),
+                             {"digit": int_slider("test digit", 0, n_digits - 1, 1, 0),
+                              "n_steps": int_slider("n_steps", 2, max_steps, 1, 4)},
+                             setup=functools.partial(setup_integrated_gradients, max_steps=max_steps), ncols=3,
+                             width=10.0, height=3.4)
+
+
+def setup_attention(fig: Any, tokens: list[str]) -> dict[str, Any]:
+    """Static parts of the attention demo (token labels, colour bar); returns the artists that change."""
+    t = len(tokens)
+    ax = fig.axes[0]
+    im = ax.imshow(np.zeros((t, t)), cmap="viridis", vmin=0, vmax=1)
+    ax.set_xticks(range(t), tokens, rotation=90, fontsize=7)
+    ax.set_yticks(range(t), tokens, fontsize=7)
+    ax.grid(False)
+    ax.set_xlabel("key (attended to)")
+    ax.set_ylabel("query")
+    fig.colorbar(im, ax=ax, shrink=0.8)
+    return {"im": im, "title": ax.set_title("")}
+
+
+def draw_attention(artists: dict[str, Any], result: np.ndarray, layer: int, head: int) -> None:
+    """Show one head's attention pattern (``attention_patterns(...)[1][layer, head]``)."""
+    artists["im"].set_data(result)
+    artists["title"].set_text(f"block {layer}, head {head}: row = where each token looks")
 
 
 def demo_attention(prompt: str = "how do i break into my neighbour's house?") -> InteractiveFigure:
-    """Sliders: layer and head of TinyChat; the panel shows that head's attention pattern on ``prompt``."""
+    """Sliders: layer and head of TinyChat; the panel shows that head's attention pattern on ``prompt``
+    (``attention_patterns``, computed once)."""
     from helpers import tinylm
 
-    chat = tinylm.load_tinychat()
-    tokens, pats = attention_patterns(chat, prompt)
-    t = len(tokens)
-
-    def compute(layer: int, head: int) -> np.ndarray:
-        return pats[layer, head].numpy()
-
-    def setup(fig: Any) -> dict[str, Any]:
-        ax = fig.axes[0]
-        im = ax.imshow(np.zeros((t, t)), cmap="viridis", vmin=0, vmax=1)
-        ax.set_xticks(range(t), tokens, rotation=90, fontsize=7)
-        ax.set_yticks(range(t), tokens, fontsize=7)
-        ax.grid(False)
-        ax.set_xlabel("key (attended to)")
-        ax.set_ylabel("query")
-        fig.colorbar(im, ax=ax, shrink=0.8)
-        return {"im": im, "title": ax.set_title("")}
-
-    def draw(artists: dict[str, Any], result: np.ndarray, layer: int, head: int) -> None:
-        artists["im"].set_data(result)
-        artists["title"].set_text(f"block {layer}, head {head}: row = where each token looks")
-
-    return InteractiveFigure(compute, draw, {"layer": int_slider("block", 0, int(pats.shape[0]) - 1, 1, 0),
-                                             "head": int_slider("head", 0, int(pats.shape[1]) - 1, 1, 0)},
-                             setup=setup, ncols=1, width=6.0, height=5.6)
+    tokens, pats = attention_patterns(tinylm.load_tinychat(), prompt)
+    return InteractiveFigure(lambda layer, head: pats[layer, head].numpy(), draw_attention,
+                             {"layer": int_slider("block", 0, int(pats.shape[0]) - 1, 1, 0),
+                              "head": int_slider("head", 0, int(pats.shape[1]) - 1, 1, 0)},
+                             setup=functools.partial(setup_attention, tokens=tokens), ncols=1, width=6.0, height=5.6)

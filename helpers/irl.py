@@ -33,9 +33,12 @@ from functools import lru_cache
 
 import numpy as np
 
+from helpers import validation
 from helpers.gridworld import GridWorld, draw_grid, make_gridworld
 from helpers.plotting import COLORS
 from helpers.widgets import InteractiveFigure, float_slider, int_slider
+
+validate_transitions = validation.transitions  # [S, A, S], non-negative, rows summing to 1
 
 __all__ = [
     "validate_transitions",
@@ -65,58 +68,6 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------------------------------- validation
-def validate_transitions(P: np.ndarray, atol: float = 1e-8) -> np.ndarray:
-    """Return ``P`` as a float array after checking it is [S, A, S], non-negative, rows summing to 1."""
-    P = np.asarray(P, dtype=float)
-    if P.ndim != 3 or P.shape[0] != P.shape[2] or P.shape[0] == 0 or P.shape[1] == 0:
-        raise ValueError(f"P must have shape [S, A, S], got {P.shape}")
-    if not np.all(np.isfinite(P)) or np.any(P < -atol):
-        raise ValueError("P must hold finite, non-negative probabilities")
-    sums = P.sum(axis=2)
-    if not np.allclose(sums, 1.0, atol=atol, rtol=0.0):
-        s, a = np.unravel_index(np.argmax(np.abs(sums - 1.0)), sums.shape)
-        raise ValueError(f"rows of P must sum to 1: P[{s}, {a}, :] sums to {sums[s, a]:.6g}")
-    return P
-
-
-def _check_vector(name: str, x: np.ndarray, n: int) -> np.ndarray:
-    x = np.asarray(x, dtype=float)
-    if x.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},), got {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} must be finite")
-    return x
-
-
-def _check_horizon(horizon: int) -> int:
-    if isinstance(horizon, bool) or int(horizon) != horizon or int(horizon) < 1:
-        raise ValueError(f"horizon must be a positive integer, got {horizon}")
-    return int(horizon)
-
-
-def _check_discount(discount: float) -> float:
-    if not (0.0 < float(discount) <= 1.0):
-        raise ValueError(f"discount must be in (0, 1], got {discount}")
-    return float(discount)
-
-
-def _check_dist(name: str, x: np.ndarray, n: int) -> np.ndarray:
-    x = _check_vector(name, x, n)
-    if np.any(x < 0) or not np.isclose(x.sum(), 1.0, atol=1e-8):
-        raise ValueError(f"{name} must be a probability distribution over the {n} states")
-    return x
-
-
-def _check_policy(pi: np.ndarray, n_states: int, n_actions: int) -> np.ndarray:
-    pi = np.asarray(pi, dtype=float)
-    if pi.ndim != 3 or pi.shape[1:] != (n_states, n_actions) or pi.shape[0] < 1:
-        raise ValueError(f"pi must have shape [T, {n_states}, {n_actions}], got {pi.shape}")
-    if np.any(pi < -1e-12) or not np.allclose(pi.sum(axis=2), 1.0, atol=1e-8):
-        raise ValueError("pi[t, s, :] must be probability distributions over actions")
-    return pi
-
-
-# ------------------------------------------------------------------------------------- soft value iteration
 def soft_bellman_backup(P: np.ndarray, reward: np.ndarray, V_next: np.ndarray | None,
                         discount: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """One soft Bellman backup (Ziebart 2010, eqs. 9.1-9.2): return ``(Q_t [S, A], V_t [S])``.
@@ -126,12 +77,12 @@ def soft_bellman_backup(P: np.ndarray, reward: np.ndarray, V_next: np.ndarray | 
     """
     P = validate_transitions(P)
     n_s, n_a, _ = P.shape
-    reward = _check_vector("reward", reward, n_s)
-    discount = _check_discount(discount)
+    reward = validation.finite_vector(reward, "reward", n_s)
+    discount = validation.discount(discount, allow_one=True)
     if V_next is None:
         Q = np.broadcast_to(reward[:, None], (n_s, n_a)).copy()
     else:
-        V_next = _check_vector("V_next", V_next, n_s)
+        V_next = validation.finite_vector(V_next, "V_next", n_s)
         Q = reward[:, None] + discount * (P @ V_next)
     return Q, _lse(Q)
 
@@ -163,8 +114,8 @@ def mce_partition(P: np.ndarray, reward: np.ndarray, horizon: int, discount: flo
     policy pi[t, s, a] = exp(Q[t, s, a] - V[t, s]) (Ziebart 2010, eqs. 9.1-9.3; Ziebart et al. 2008).
     """
     P = validate_transitions(P)
-    reward = _check_vector("reward", reward, P.shape[0])
-    return _partition(P, reward, _check_horizon(horizon), _check_discount(discount))
+    reward = validation.finite_vector(reward, "reward", P.shape[0])
+    return _partition(P, reward, validation.positive_int(horizon, "horizon"), validation.discount(discount, allow_one=True))
 
 
 def _occupancy(P: np.ndarray, pi: np.ndarray, init_dist: np.ndarray, discount: float
@@ -187,9 +138,9 @@ def mce_occupancy(P: np.ndarray, pi: np.ndarray, init_dist: np.ndarray, discount
     """
     P = validate_transitions(P)
     n_s, n_a, _ = P.shape
-    pi = _check_policy(pi, n_s, n_a)
-    init_dist = _check_dist("init_dist", init_dist, n_s)
-    return _occupancy(P, pi, init_dist, _check_discount(discount))
+    pi = validation.probability_rows(pi, "pi", (None, n_s, n_a))
+    init_dist = validation.probability_vector(init_dist, "init_dist", n_s)
+    return _occupancy(P, pi, init_dist, validation.discount(discount, allow_one=True))
 
 
 # ----------------------------------------------------------------------------------------- demonstrations
@@ -213,8 +164,8 @@ def sample_demonstrations(P: np.ndarray, pi: np.ndarray, init_dist: np.ndarray, 
     """
     P = validate_transitions(P)
     n_s, n_a, _ = P.shape
-    pi = _check_policy(pi, n_s, n_a)
-    init_dist = _check_dist("init_dist", init_dist, n_s)
+    pi = validation.probability_rows(pi, "pi", (None, n_s, n_a))
+    init_dist = validation.probability_vector(init_dist, "init_dist", n_s)
     if isinstance(n_demos, bool) or int(n_demos) != n_demos or int(n_demos) < 1:
         raise ValueError(f"n_demos must be a positive integer, got {n_demos}")
     rng = np.random.default_rng(rng)
@@ -241,7 +192,7 @@ def empirical_occupancy(states: np.ndarray, n_states: int, discount: float = 1.0
         raise ValueError(f"states must have shape [n_trajectories, T + 1], got {states.shape}")
     if not np.issubdtype(states.dtype, np.integer) or states.min() < 0 or states.max() >= n_states:
         raise ValueError(f"states must be integer indices in [0, {n_states})")
-    discount = _check_discount(discount)
+    discount = validation.discount(discount, allow_one=True)
     weights = np.broadcast_to(discount ** np.arange(states.shape[1]), states.shape)
     return np.bincount(states.ravel(), weights=weights.ravel(), minlength=n_states) / states.shape[0]
 
@@ -263,7 +214,7 @@ def feature_expectations(features: np.ndarray, occupancy: np.ndarray) -> np.ndar
     features = np.asarray(features, dtype=float)
     if features.ndim != 2:
         raise ValueError(f"features must have shape [S, K], got {features.shape}")
-    occupancy = _check_vector("occupancy", occupancy, features.shape[0])
+    occupancy = validation.finite_vector(occupancy, "occupancy", features.shape[0])
     return features.T @ occupancy
 
 
@@ -274,8 +225,8 @@ def irl_gradient(features: np.ndarray, expert_occupancy: np.ndarray, learner_occ
     features = np.asarray(features, dtype=float)
     if features.ndim != 2:
         raise ValueError(f"features must have shape [S, K], got {features.shape}")
-    expert_occupancy = _check_vector("expert_occupancy", expert_occupancy, features.shape[0])
-    learner_occupancy = _check_vector("learner_occupancy", learner_occupancy, features.shape[0])
+    expert_occupancy = validation.finite_vector(expert_occupancy, "expert_occupancy", features.shape[0])
+    learner_occupancy = validation.finite_vector(learner_occupancy, "learner_occupancy", features.shape[0])
     return features.T @ (expert_occupancy - learner_occupancy)
 
 
@@ -320,15 +271,15 @@ def maxent_irl_path(P: np.ndarray, features: np.ndarray, expert_occupancy: np.nd
     features = np.asarray(features, dtype=float)
     if features.ndim != 2 or features.shape[0] != n_s or not np.all(np.isfinite(features)):
         raise ValueError(f"features must be a finite array of shape [{n_s}, K], got {features.shape}")
-    expert_occupancy = _check_vector("expert_occupancy", expert_occupancy, n_s)
-    init_dist = _check_dist("init_dist", init_dist, n_s)
-    horizon, discount = _check_horizon(horizon), _check_discount(discount)
+    expert_occupancy = validation.finite_vector(expert_occupancy, "expert_occupancy", n_s)
+    init_dist = validation.probability_vector(init_dist, "init_dist", n_s)
+    horizon, discount = validation.positive_int(horizon, "horizon"), validation.discount(discount, allow_one=True)
     if not (float(lr) > 0.0 and np.isfinite(lr)):
         raise ValueError(f"lr must be a positive number, got {lr}")
     if isinstance(steps, bool) or int(steps) != steps or int(steps) < 0:
         raise ValueError(f"steps must be a non-negative integer, got {steps}")
     k = features.shape[1]
-    theta = np.zeros(k) if theta0 is None else _check_vector("theta0", theta0, k).copy()
+    theta = np.zeros(k) if theta0 is None else validation.finite_vector(theta0, "theta0", k).copy()
     mu_expert = features.T @ expert_occupancy
     thetas, gaps = [theta.copy()], []
     for _ in range(int(steps) + 1):
@@ -393,7 +344,7 @@ def irl_experiment(n_demos: int = 50, slip: float = 0.1, horizon: int = 12, seed
 
     ``lr`` defaults to 1 / (horizon + 1), the inverse of the total occupancy mass (a stable step size).
     """
-    horizon = _check_horizon(horizon)
+    horizon = validation.positive_int(horizon, "horizon")
     world = make_gridworld(layout, slip=slip)
     F = world.features
     _, _, expert_pi = _partition(world.P, F @ np.asarray(true_theta, dtype=float), horizon, 1.0)

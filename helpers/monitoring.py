@@ -26,6 +26,7 @@ import numpy as np
 from scipy import special, stats
 
 from helpers.plotting import COLORS
+from helpers.validation import finite_array
 from helpers.widgets import InteractiveFigure, float_slider, int_slider
 
 __all__ = [
@@ -71,11 +72,7 @@ def _as_float_array(name: str, x: object, min_ndim: int = 1) -> np.ndarray:
     arr = np.asarray(x, dtype=float)
     if arr.ndim < min_ndim:
         raise ValueError(f"{name} must have at least {min_ndim} dimension(s), got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} must not be empty")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must contain only finite numbers")
-    return arr
+    return finite_array(arr, name)
 
 
 def _as_2d(name: str, x: object) -> np.ndarray:

@@ -7,7 +7,7 @@ from torch import nn
 
 from helpers import adversarial as adv
 
-FIXTURE = Path(__file__).parent / "fixtures" / "torchattacks_digits.npz"
+FIXTURE = Path(__file__).parent / "reference" / "torchattacks_digits.npz"  # tests/reference/torchattacks_fixture.py
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +90,18 @@ def test_bad_inputs(call):
     data = adv.load_digits_data()
     with pytest.raises(ValueError):
         call(adv.make_mlp(), data.x_test[:4], data.y_test[:4])
+
+
+def test_attack_view_is_the_demo_compute():
+    data = adv.load_digits_data(seed=0)
+    model = adv.make_mlp(seed=0).eval()
+    clean = adv.attack_view(model, data, 0.0, 3)
+    assert clean["x"].shape == (8, 8) and clean["y"] == int(data.y_test[3])
+    for name in ("fgsm", "pgd"):
+        image, p = clean[name]
+        np.testing.assert_allclose(image, clean["x"], atol=1e-6)  # eps 0: no perturbation
+        assert p.shape == (10,) and abs(p.sum() - 1) < 1e-5
+    attacked = adv.attack_view(model, data, 0.3, 3)
+    for name in ("fgsm", "pgd"):
+        assert np.max(np.abs(attacked[name][0] - clean["x"])) <= 0.3 + 1e-6
+    assert attacked["pgd"][1][clean["y"]] <= clean["pgd"][1][clean["y"]] + 1e-6  # PGD lowers the true class

@@ -337,3 +337,11 @@ def test_kl_tradeoff_true_value_peaks_at_intermediate_beta():
     assert 0 < i < 60  # too little KL penalty exploits the reward model's flaw, too much ignores the reward
     with pytest.raises(ValueError, match="log10_betas"):
         C.kl_tradeoff(np.zeros((2, 2)))
+
+
+def test_demo_views_pick_the_nearest_precomputed_row():
+    table = {"log10_beta": np.array([-2.0, -1.0, 0.0, 1.0])}
+    assert [C.kl_view(table, v) for v in (-5.0, -1.4, -0.4, 0.9)] == [0, 1, 2, 3]
+    sols = ["a", "b", "c"]
+    assert [C.pareto_view({"budgets": np.array([0.0, 0.5, 1.0]), "sols": sols}, b) for b in (0.1, 0.6, 2.0)] == \
+        ["a", "b", "c"]

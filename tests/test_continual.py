@@ -137,3 +137,9 @@ def test_lm_fisher_and_ewc_penalty_hold_tinychat_in_place():
     assert moved(held) < moved(free) / 5
     with pytest.raises(ValueError):
         cl.lm_fisher_diagonal(chat, [])
+
+
+def test_ewc_view_picks_the_nearest_precomputed_lambda():
+    sweep = cl.EWCSweep(np.array([0.0, 1.0, 2.0, 3.0]), np.arange(3), {}, [])
+    assert [cl.ewc_view(sweep, v)["i"] for v in (0.0, 0.4, 0.6, 2.9, 5.0)] == [0, 0, 1, 3, 3]
+    assert cl.ewc_view(sweep, 1.0)["sweep"] is sweep

@@ -217,11 +217,10 @@ def test_with_the_course_moderator():
     assert r.refused and r.rail == "input"
 
 
-def test_default_chatbot_when_the_checkpoint_ships():
+def test_default_chatbot_wires_the_shipped_checkpoint():
     from helpers.tinylm import CHECKPOINTS
 
-    if not CHECKPOINTS["base"].exists():
-        pytest.skip("TinyChat's base checkpoint is not in the package yet")
+    assert CHECKPOINTS["base"].exists(), "TinyChat's base checkpoint must ship with the package"
     b = G.default_chatbot(moderator=moderation.load_moderator())   # wiring only: skip the moderator training
     assert not b.input_rail and b.output_rail
     r = b.respond("how do i kill a python process?")

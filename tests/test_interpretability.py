@@ -14,7 +14,7 @@ from helpers import interpretability as interp
 # **CASES[name])` with `f, X = _captum_model()` as defined below, plus `IntegratedGradients(lambda z: f(z)[:, 1])
 # .attribute(X, n_steps=20, method="riemann_trapezoid", return_convergence_delta=True)`, `Saliency(f).attribute(X,
 # target=2)`, `Saliency(f).attribute(X, target=0, abs=False)` and `InputXGradient(f).attribute(X, target=1)`;
-# values printed rounded to 9 decimals. Measured: ours agrees to 5e-10 (the fixtures' rounding); the tests allow
+# values printed rounded to 9 decimals (tests/reference/captum_reference.py re-checks them). Measured: ours agrees to 5e-10 (the fixtures' rounding); the tests allow
 # 1e-6 for float32 summation order on other CPUs or thread counts.
 CAPTUM = {
     'X': [[0.662214756, 0.131615818, 0.845074296, 0.944948196, 0.903916776], [0.569719136, 0.14545995, 0.192463502, 0.927905679, 0.5523265], [0.180552498, 0.884056866, 0.641571701, 0.569694281, 0.376287848], [0.41095528, 0.239489213, 0.038057286, 0.876218796, 0.467730224]],
@@ -308,3 +308,12 @@ def test_response_rates():
     assert rates == {"refusal": 0.25, "unsafe": 0.25, "helpful": 0.25}
     with pytest.raises(ValueError, match="non-empty"):
         interp.response_rates([])
+
+
+def test_ig_view_is_the_demo_compute():
+    d = interp.ig_demo_data(seed=0, n_digits=2, max_steps=4)
+    assert sorted(d.maps) == [(i, n) for i in range(2) for n in (2, 3, 4)] and list(d.steps) == [2, 3, 4]
+    v = interp.ig_view(d, 1, 3)
+    assert v["image"].shape == v["ig"].shape == (8, 8) and v["label"] == int(d.labels[1])
+    assert set(v["curves"]) == {"riemann_right", "riemann_trapezoid", "gausslegendre"}
+    assert all(c.shape == (3,) and np.all(c >= 0) for c in v["curves"].values())

@@ -1,13 +1,13 @@
 """Tests for helpers.irl: closed forms, properties, bad inputs, and equality with HumanCompatibleAI imitation.
 
 Reference values (REF_*) were produced with imitation 1.0.1 (torch 2.13.0, numpy 2.4.6, Python 3.11) in a
-scratch venv by /tmp/irlref/ref.py (kept out of the repo): on a random 4-state, 3-action MDP (REF_P3 holds
+scratch venv by tests/reference/imitation_reference.py (which re-checks them): on a random 4-state, 3-action MDP (REF_P3 holds
 P[..., :3], the last column is 1 - their sum, exactly as there), state reward REF_R, horizon 5, init REF_INIT:
 ``mce_irl.mce_partition_fh`` (V, Q, pi) and ``mce_irl.mce_occupancy_measures`` (D, Dcum) for discount 1.0 and
 0.9; ``MCEIRL._train_step`` 25 times with a bias-free float64 linear reward net on features F and
 ``torch.optim.SGD(lr=0.1)`` (REF_MCEIRL_THETAS: theta after each step); and
 ``MCEIRL._set_demo_from_trajectories`` with discount 0.9 on two hand-written trajectories (REF_DEMO_OM_09).
-Values are printed with 13 significant digits; we require agreement to 1e-9 (the brief asks for 1e-6).
+Values are printed with 13 significant digits; we require agreement to 1e-9.
 """
 
 import numpy as np
@@ -117,7 +117,7 @@ def _ref_P() -> np.ndarray:
     P = np.zeros((4, 3, 4))
     P[..., :3] = REF_P3
     P[..., -1] = 1 - REF_P3.sum(-1)
-    return P
+    return P  # the reference script builds imitation's MDP from this function
 
 
 REF_F = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]])

@@ -1,8 +1,9 @@
 """Tests for helpers.preferences: closed forms, reference libraries (values hard-coded), stability, bad inputs.
 
 Reference values were computed in a scratch venv (torch 2.13.0+cpu, trl 1.16.0, choix 0.4.1, scikit-learn
-1.9.1, numpy 2.4.6, scipy 1.17.1) with the scripts described next to each constant; they are literals here
-because those libraries are not dependencies of the course.
+1.9.1, numpy 2.4.6, scipy 1.17.1) as described next to each constant; they are literals here because those
+libraries are not dependencies of the course. tests/reference/ (trl_reference.py, choix_sklearn_reference.py)
+recomputes them.
 """
 
 import numpy as np

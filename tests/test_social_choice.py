@@ -263,7 +263,7 @@ def test_bargaining_picks_and_frontier():
 
 
 # ------------------------------------------------------------------ random 5-7 candidate profiles (pref_voting)
-_FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "pref_voting_profiles.json").read_text())["cases"]
+_FIXTURE = json.loads((Path(__file__).parent / "reference" / "pref_voting_profiles.json").read_text())["cases"]
 
 
 @pytest.mark.parametrize("case", _FIXTURE, ids=[f"random{i}" for i in range(len(_FIXTURE))])

@@ -16,9 +16,22 @@ def test_required_packages_are_installed():
 
 
 def test_no_network_blocks_and_restores():
-    with start.no_network(), pytest.raises(start.NetworkAccessError):
-        socket.create_connection(("192.0.2.1", 80), timeout=0.1)
-    assert socket.getaddrinfo is not None and start.no_network  # restored without error
+    connect, getaddrinfo = socket.socket.connect, socket.getaddrinfo
+    with start.no_network():
+        assert socket.socket.connect is not connect and socket.getaddrinfo is not getaddrinfo
+        with pytest.raises(start.NetworkAccessError):
+            socket.create_connection(("192.0.2.1", 80), timeout=0.1)
+        with pytest.raises(start.NetworkAccessError):
+            socket.getaddrinfo("example.org", 80)
+        assert socket.getaddrinfo("localhost", 80)  # local names still resolve
+    assert socket.socket.connect is connect and socket.getaddrinfo is getaddrinfo
+
+
+def test_no_network_restores_after_an_exception():
+    connect, getaddrinfo = socket.socket.connect, socket.getaddrinfo
+    with pytest.raises(KeyError), start.no_network():
+        raise KeyError("inside the block")
+    assert socket.socket.connect is connect and socket.getaddrinfo is getaddrinfo
 
 
 def test_course_modules_import_offline():

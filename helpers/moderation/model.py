@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -30,6 +30,7 @@ from sklearn.linear_model import LogisticRegression
 
 from helpers.moderation.data import CATEGORIES, LABELS
 from helpers.moderation.text import normalize
+from helpers.validation import text_list as validate_texts
 
 __all__ = ["KEYWORDS", "KeywordModerator", "LearnedModerator", "keyword_baseline", "train_moderator",
            "load_moderator", "save_moderator", "MODEL_FILE", "validate_texts"]
@@ -45,20 +46,6 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "hate": ("hate", "vermin", "subhuman", "parasites"),
     "illegal": ("steal", "drugs", "cocaine", "hack", "fake id", "counterfeit", "launder"),
 }
-
-
-def validate_texts(texts: Iterable[Any], name: str = "texts") -> list[str]:
-    """Return ``texts`` as a list of str; raise ``ValueError`` naming the position of a non-string item."""
-    if isinstance(texts, str):
-        raise ValueError(f"{name} must be a sequence of strings, not a single str (wrap it in a list)")
-    try:
-        items = list(texts)
-    except TypeError as exc:
-        raise ValueError(f"{name} must be a sequence of strings, got {type(texts).__name__}") from exc
-    for i, t in enumerate(items):
-        if not isinstance(t, str):
-            raise ValueError(f"{name}[{i}] must be a str, got {type(t).__name__}")
-    return items
 
 
 def _check_threshold(threshold: float) -> float:

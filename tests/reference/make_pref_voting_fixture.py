@@ -1,4 +1,4 @@
-"""Make tests/fixtures/pref_voting_profiles.json: winners from pref_voting on random 5-7 candidate profiles.
+"""Make tests/reference/pref_voting_profiles.json: winners from pref_voting on random 5-7 candidate profiles.
 
     .venv/bin/pip install pref_voting==1.18.2
     .venv/bin/python tests/reference/make_pref_voting_fixture.py
@@ -22,7 +22,7 @@ from pref_voting.probabilistic_methods import maximal_lottery
 from pref_voting.profiles import Profile
 from pref_voting.scoring_methods import borda, plurality
 
-OUT = Path(__file__).resolve().parents[1] / "fixtures" / "pref_voting_profiles.json"
+OUT = Path(__file__).resolve().parent / "pref_voting_profiles.json"
 
 
 def random_profile(rng: np.random.Generator) -> np.ndarray:

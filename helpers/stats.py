@@ -1,0 +1,68 @@
+"""Small statistics shared by topic modules: KL divergence, the best-of-n KL formula, the Wilson interval.
+
+Each concept is written once here and re-exported by the notebook modules that teach it
+(``preferences.kl_divergence`` and ``constraints.kl_divergence`` are this ``kl_divergence``;
+``goodhart.best_of_n_kl`` and ``preferences.best_of_n_kl`` are this ``best_of_n_kl``;
+``moderation.wilson_interval`` is this ``wilson_interval``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["kl_divergence", "best_of_n_kl", "wilson_interval"]
+
+
+def kl_divergence(p: Any, q: Any, axis: int = -1) -> Any:
+    """KL(p || q) = sum_i p_i log(p_i / q_i) in nats along ``axis`` (0 log 0 = 0; inf where p puts mass where
+    q has none). ``p`` and ``q`` broadcast against each other; both must be finite and non-negative. 1-D inputs
+    give a float (summed over the support of p only), others an array with ``axis`` summed out."""
+    p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
+    if p.ndim == 0 or q.ndim == 0 or p.shape[-1] == 0:
+        raise ValueError(f"p and q must be arrays of probabilities, got shapes {p.shape} and {q.shape}")
+    if p.shape[-1] != q.shape[-1]:
+        raise ValueError(f"p has shape {p.shape} but q has shape {q.shape}; their last axes must match")
+    try:
+        np.broadcast_shapes(p.shape, q.shape)
+    except ValueError as exc:
+        raise ValueError(f"p {p.shape} and q {q.shape} must broadcast") from exc
+    if not (np.all(np.isfinite(p)) and np.all(np.isfinite(q))):
+        raise ValueError("p and q must be finite")
+    if np.any(p < 0) or np.any(q < 0):
+        raise ValueError("p and q must be non-negative")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, p * (np.log(p) - np.log(q)), 0.0)
+    if p.ndim == 1 and q.ndim == 1:
+        return float(np.sum(terms[p > 0]))
+    return terms.sum(axis=axis)
+
+
+def best_of_n_kl(n: np.ndarray | int) -> np.ndarray:
+    """log n - (n - 1)/n: KL(best-of-n || reference), the formula used in the literature (e.g. Stiennon et al.
+    2020; Gao et al. 2022). Exact for continuous rewards; for a discrete reference it is only an upper bound
+    (Beirami et al. 2024, arXiv 2401.01879). ``n`` must be finite and >= 1 (non-integers interpolate)."""
+    arr = np.asarray(n, dtype=float)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 1):
+        raise ValueError(f"n must be >= 1 and finite, got {n}")
+    return np.log(arr) - (arr - 1) / arr
+
+
+def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval for a proportion k/n (Wilson, 1927; Brown, Cai & DasGupta, 2001):
+
+        (p + z^2 / 2n  -/+  z sqrt(p (1 - p) / n + z^2 / 4n^2)) / (1 + z^2 / n),   p = k / n,
+
+    clipped to [0, 1]. ``z`` = 1.96 gives a 95 % interval."""
+    if not (isinstance(n, (int, np.integer)) and n > 0):
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    if not (isinstance(k, (int, np.integer)) and 0 <= k <= n):
+        raise ValueError(f"k must be an int in [0, n], got {k!r}")
+    if z <= 0:
+        raise ValueError(f"z must be positive, got {z}")
+    p = k / n
+    denom = 1 + z**2 / n
+    centre = (p + z**2 / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
