@@ -2,7 +2,8 @@
 #   make lab    set up .venv on first use, then open JupyterLab on the course
 #   make test   set up .venv on first use, then run every test (lint, unit, nbval, portability, hygiene, student, browser)
 # Maintainers: make unit (quick: lint + unit tests), make notebooks (re-execute every notebook in place),
-# make student (learner copies), make portability (nbval with other CPU kernels forced), make lock (refresh pins).
+# make student (learner copies), make portability (nbval with other CPU kernels forced), make lock (refresh pins),
+# make artefacts (rebuild every shipped artefact: TinyChat, the moderators, the DPO sweep, fixtures).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
@@ -22,7 +23,7 @@ PYTEST_WORKERS ?= 2
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg --nbval-cell-timeout 300
 NOTEBOOKS   := notebooks/[0-9][0-9]_*.ipynb
 
-.PHONY: lab test unit lint portability notebooks student setup lock clean-venv
+.PHONY: lab test unit lint portability notebooks student artefacts setup lock clean-venv
 
 setup: $(STAMP)
 
@@ -61,6 +62,11 @@ notebooks: $(STAMP)
 
 student: $(STAMP)
 	$(PY) tools/nbtool.py student
+
+# Rebuild every shipped artefact next to its code (tools/rebuild.py --list names them; each has a datasheet),
+# then check that each came out byte-identical to the committed one.
+artefacts: $(STAMP)
+	$(PY) tools/rebuild.py --check
 
 # Refresh the pins: resolve requirements-dev.txt's ranges in a scratch venv, write requirements-lock.txt. Then
 # run `make notebooks` and review what moved in the stored outputs (docs/authoring.md, "Portable outputs").
