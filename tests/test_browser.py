@@ -102,28 +102,18 @@ class Lab:
 
 NOTEBOOKS = nbtool.widget_notebooks()
 
-JS_ERRORS = """() => {
+JS_OUTPUTS = """() => {
   const nb = window.jupyterapp.shell.currentWidget.content;
-  const errors = [];
-  for (let i = 0; i < nb.model.cells.length; i++) {
-    const cell = nb.model.cells.get(i);
-    if (cell.type !== 'code') continue;
-    const outs = cell.outputs.toJSON();
-    for (const o of outs) if (o.output_type === 'error') errors.push(`cell ${i}: ${o.ename}: ${o.evalue}`);
-  }
-  return errors;
-}"""
-JS_TEXT = """() => {
-  const nb = window.jupyterapp.shell.currentWidget.content;
-  const text = [];
+  const errors = [], text = [];
   for (let i = 0; i < nb.model.cells.length; i++) {
     const cell = nb.model.cells.get(i);
     if (cell.type !== 'code') continue;
     for (const o of cell.outputs.toJSON()) {
+      if (o.output_type === 'error') errors.push(`cell ${i}: ${o.ename}: ${o.evalue}`);
       if (o.output_type === 'stream') text.push([].concat(o.text).join(''));
     }
   }
-  return text.join('\\n');
+  return [errors, text.join('\\n')];
 }"""
 JS_PENDING = """() => {
   const nb = window.jupyterapp.shell.currentWidget.content;
@@ -186,10 +176,11 @@ def _widgets_in_jupyterlab(lab, path: Path) -> None:
             time.sleep(0.2)
         page.locator(".jp-StatusBar-Widget", has_text="Idle").first.wait_for(timeout=30_000)
         run_all_s = time.perf_counter() - start
-        assert page.evaluate(JS_ERRORS) == []
+        errors, text = page.evaluate(JS_OUTPUTS)
+        assert errors == []
         source = nbformat.read(path, as_version=4)
         if any("### BEGIN SOLUTION" in c.source for c in source.cells):
-            assert "not implemented yet" in page.evaluate(JS_TEXT), "the exercise checks did not run"
+            assert "not implemented yet" in text, "the exercise checks did not run"
 
         demos = page.locator(".jp-OutputArea-output .widget-vbox:has(.widget-image)")
         n_demos = demos.count()
@@ -209,7 +200,7 @@ def _widgets_in_jupyterlab(lab, path: Path) -> None:
             page.wait_for_function("([el, src]) => el.getAttribute('src') !== src", arg=[img.element_handle(), before],
                                    timeout=10_000)
             latencies.append(1000 * (time.perf_counter() - t0))
-        assert page.evaluate(JS_ERRORS) == []
+        assert page.evaluate(JS_OUTPUTS)[0] == []
         page.screenshot(path=str(OUT / f"{path.stem}.png"), full_page=False)
         report = {"run_all_to_idle_s": round(run_all_s, 1), "slider_to_new_image_ms": [round(x) for x in latencies]}
         (OUT / f"{path.stem}.json").write_text(json.dumps(report))  # one file each: two workers write here
