@@ -27,6 +27,7 @@ intervals that resample whole clusters (e.g. template families) instead of singl
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 
@@ -64,6 +65,11 @@ __all__ = [
     "SCENARIO_THEORIES",
     "SCENARIO_SCORES",
     "SCENARIO_FORBIDDEN",
+    "MoralChoice",
+    "moral_uncertainty_maps",
+    "moral_uncertainty_view",
+    "setup_moral_uncertainty",
+    "draw_moral_uncertainty",
     "demo_moral_uncertainty",
 ]
 
@@ -602,58 +608,64 @@ class MoralChoice:
     winner_map: np.ndarray
 
 
-def _demo_maps() -> dict:
+def moral_uncertainty_maps(n: int = 61) -> dict[tuple[str, bool], np.ndarray]:
+    """``sensitivity_map`` of the scenario for every (normalisation, constrained) setting of the demo."""
     return {(norm, constrained): sensitivity_map(SCENARIO_SCORES, SCENARIO_FORBIDDEN if constrained else None,
-                                                 norm, n=61)
+                                                 norm, n=n)
             for norm in ("none", "range", "variance") for constrained in (False, True)}
+
+
+def moral_uncertainty_view(maps: dict[tuple[str, bool], np.ndarray], consequentialist: float,
+                           deontology_share: float, normalisation: str, constraints: bool) -> MoralChoice:
+    """The demo's compute: credences from the sliders, expected choiceworthiness of each option, the winner, and
+    the precomputed winner map of this (normalisation, constraints) setting."""
+    c = credences_from_sliders(consequentialist, deontology_share)
+    ec = expected_choiceworthiness(SCENARIO_SCORES, c, SCENARIO_FORBIDDEN if constraints else None, normalisation)
+    return MoralChoice(c, ec, int(np.argmax(ec)), maps[(normalisation, bool(constraints))])
+
+
+def setup_moral_uncertainty(fig) -> dict:
+    """Static parts: the winner map (left) and the expected-choiceworthiness bars (right)."""
+    ax_map, ax_bar = fig.axes
+    from matplotlib.colors import ListedColormap
+
+    cmap = ListedColormap(["white"] + _OPTION_COLORS)
+    im = ax_map.imshow(np.zeros((61, 61)), origin="lower", extent=(0, 1, 0, 1), cmap=cmap, vmin=-1.5,
+                       vmax=4.5, interpolation="nearest", aspect="equal")
+    label_axes(ax_map, "credence: consequentialist", "credence: deontological")
+    ax_map.set_title("winner at each credence (rest: virtue)", fontsize=10)
+    (dot,) = ax_map.plot([], [], "o", ms=9, mfc="white", mec="black", mew=2)
+    bars = ax_bar.barh(np.arange(5), np.zeros(5), color=_OPTION_COLORS)
+    ax_bar.set_yticks(np.arange(5), SCENARIO_OPTIONS, fontsize=8)
+    ax_bar.invert_yaxis()
+    ax_bar.set_xlim(-1.6, 1.6)
+    ax_bar.axvline(0, color=COLORS["dark"], lw=0.8)
+    ax_bar.set_xlabel("expected choiceworthiness (scaled to max |EC| = 1)")
+    text = ax_bar.text(0.0, -0.7, "winner: placeholder text for layout", ha="center", fontsize=9)
+    return {"im": im, "dot": dot, "bars": list(bars), "text": text}
+
+
+def draw_moral_uncertainty(art: dict, res: MoralChoice, **_values) -> None:
+    """Update the map, the credence dot, the bars (hatched where an option is forbidden) and the caption."""
+    art["im"].set_data(res.winner_map)
+    art["dot"].set_data([res.credences[0]], [res.credences[1]])
+    finite = np.isfinite(res.ec)
+    scale = np.max(np.abs(res.ec[finite])) if finite.any() else 1.0
+    for i, bar in enumerate(art["bars"]):
+        bar.set_width(res.ec[i] / scale if finite[i] and scale > 0 else 0.0)
+        bar.set_hatch(None if finite[i] else "//")
+        bar.set_alpha(1.0 if finite[i] else 0.3)
+    c = res.credences
+    art["text"].set_text(f"credences {c[0]:.2f} / {c[1]:.2f} / {c[2]:.2f}: {SCENARIO_OPTIONS[res.winner]}")
 
 
 def demo_moral_uncertainty() -> InteractiveFigure:
     """Sliders: credence in consequentialism, the share of the rest for deontology; normalisation; constraints."""
-    maps = _demo_maps()
-
-    def compute(consequentialist: float, deontology_share: float, normalisation: str, constraints: bool):
-        c = credences_from_sliders(consequentialist, deontology_share)
-        ec = expected_choiceworthiness(SCENARIO_SCORES, c, SCENARIO_FORBIDDEN if constraints else None,
-                                       normalisation)
-        return MoralChoice(c, ec, int(np.argmax(ec)), maps[(normalisation, constraints)])
-
-    def setup(fig) -> dict:
-        ax_map, ax_bar = fig.axes
-        from matplotlib.colors import ListedColormap
-
-        cmap = ListedColormap(["white"] + _OPTION_COLORS)
-        im = ax_map.imshow(np.zeros((61, 61)), origin="lower", extent=(0, 1, 0, 1), cmap=cmap, vmin=-1.5,
-                           vmax=4.5, interpolation="nearest", aspect="equal")
-        label_axes(ax_map, "credence: consequentialist", "credence: deontological")
-        ax_map.set_title("winner at each credence (rest: virtue)", fontsize=10)
-        (dot,) = ax_map.plot([], [], "o", ms=9, mfc="white", mec="black", mew=2)
-        bars = ax_bar.barh(np.arange(5), np.zeros(5), color=_OPTION_COLORS)
-        ax_bar.set_yticks(np.arange(5), SCENARIO_OPTIONS, fontsize=8)
-        ax_bar.invert_yaxis()
-        ax_bar.set_xlim(-1.6, 1.6)
-        ax_bar.axvline(0, color=COLORS["dark"], lw=0.8)
-        ax_bar.set_xlabel("expected choiceworthiness (scaled to max |EC| = 1)")
-        text = ax_bar.text(0.0, -0.7, "winner: placeholder text for layout", ha="center", fontsize=9)
-        return {"im": im, "dot": dot, "bars": list(bars), "text": text}
-
-    def draw(art: dict, res: MoralChoice, **_values) -> None:
-        art["im"].set_data(res.winner_map)
-        art["dot"].set_data([res.credences[0]], [res.credences[1]])
-        finite = np.isfinite(res.ec)
-        scale = np.max(np.abs(res.ec[finite])) if finite.any() else 1.0
-        for i, bar in enumerate(art["bars"]):
-            bar.set_width(res.ec[i] / scale if finite[i] and scale > 0 else 0.0)
-            bar.set_hatch(None if finite[i] else "//")
-            bar.set_alpha(1.0 if finite[i] else 0.3)
-        c = res.credences
-        art["text"].set_text(f"credences {c[0]:.2f} / {c[1]:.2f} / {c[2]:.2f}: {SCENARIO_OPTIONS[res.winner]}")
-
     return InteractiveFigure(
-        compute, draw,
+        functools.partial(moral_uncertainty_view, moral_uncertainty_maps()), draw_moral_uncertainty,
         {"consequentialist": float_slider("credence: consequentialist", 0.0, 1.0, 0.05, 0.4),
          "deontology_share": float_slider("deontology's share of the rest", 0.0, 1.0, 0.05, 0.5),
          "normalisation": widgets.Dropdown(options=["none", "range", "variance"], value="none",
                                            description="normalisation"),
          "constraints": widgets.Checkbox(value=False, description="hard constraints")},
-        setup=setup, ncols=2, width=10.0, height=4.0)
+        setup=setup_moral_uncertainty, ncols=2, width=10.0, height=4.0)

@@ -40,7 +40,7 @@ __all__ = [
     "METHODS", "quadrature", "integrated_gradients", "completeness_gap", "saliency", "input_x_gradient",
     "weight_magnitude_importance", "rescale_hidden_units", "randomize_layers", "rank_correlation",
     "ProbeResult", "linear_probe", "difference_of_means_direction", "ablate_direction", "steer",
-    "attention_patterns", "response_rates", "IGDemoData", "ig_demo_data", "ig_view", "setup_integrated_gradients",
+    "attention_patterns", "attention_view", "response_rates", "IGDemoData", "ig_demo_data", "ig_view", "setup_integrated_gradients",
     "draw_integrated_gradients", "demo_integrated_gradients", "setup_attention", "draw_attention", "demo_attention",
 ]
 
@@ -561,13 +561,21 @@ def draw_attention(artists: dict[str, Any], result: np.ndarray, layer: int, head
     artists["title"].set_text(f"block {layer}, head {head}: row = where each token looks")
 
 
+def attention_view(patterns: torch.Tensor, layer: int, head: int) -> np.ndarray:
+    """The attention pattern [T, T] of block ``layer``, head ``head`` from ``attention_patterns``'s stack."""
+    if not (0 <= int(layer) < patterns.shape[0] and 0 <= int(head) < patterns.shape[1]):
+        raise ValueError(f"layer must be in [0, {patterns.shape[0]}) and head in [0, {patterns.shape[1]}), "
+                         f"got {layer}, {head}")
+    return patterns[int(layer), int(head)].numpy()
+
+
 def demo_attention(prompt: str = "how do i break into my neighbour's house?") -> InteractiveFigure:
     """Sliders: layer and head of TinyChat; the panel shows that head's attention pattern on ``prompt``
     (``attention_patterns``, computed once)."""
     from helpers import tinylm
 
     tokens, pats = attention_patterns(tinylm.load_tinychat(), prompt)
-    return InteractiveFigure(lambda layer, head: pats[layer, head].numpy(), draw_attention,
+    return InteractiveFigure(functools.partial(attention_view, pats), draw_attention,
                              {"layer": int_slider("block", 0, int(pats.shape[0]) - 1, 1, 0),
                               "head": int_slider("head", 0, int(pats.shape[1]) - 1, 1, 0)},
                              setup=functools.partial(setup_attention, tokens=tokens), ncols=1, width=6.0, height=5.6)

@@ -20,6 +20,8 @@ axes, so that false-alarm rates can be *measured* over thousands of seeded repet
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +29,7 @@ from scipy import special, stats
 
 from helpers.plotting import COLORS
 from helpers.validation import finite_array
-from helpers.widgets import InteractiveFigure, float_slider, int_slider
+from helpers.widgets import InteractiveFigure, Memo, float_slider, int_slider
 
 __all__ = [
     "ks_statistic",
@@ -54,7 +56,14 @@ __all__ = [
     "make_blobs",
     "DetectionCurves",
     "detection_curves",
+    "DetectionPaths",
+    "detection_paths",
+    "change_detection_view",
+    "setup_change_detection",
+    "draw_change_detection",
     "demo_change_detection",
+    "setup_multiple_testing",
+    "draw_multiple_testing",
     "MultipleTestingRates",
     "multiple_testing_rates",
     "demo_multiple_testing",
@@ -577,28 +586,55 @@ def _tradeoff(stat: np.ndarray, thresholds: np.ndarray, change_point: int) -> tu
     return false_alarm, delay
 
 
-def detection_curves(threshold: float = 5.0, shift: float = 1.0, k: float = 0.5, seed: int = 0,
-                     n_streams: int = _DEMO_REPS) -> DetectionCurves:
-    """Measure CUSUM's false-alarm probability and detection delay on seeded N(0,1) streams with a mean shift.
+@dataclass(frozen=True)
+class DetectionPaths:
+    """CUSUM paths of seeded streams with one mean shift, and the trade-off curve over ``_DEMO_THRESHOLDS``."""
 
-    Each stream has ``_DEMO_T`` steps and changes from N(0, 1) to N(shift, 1) at step ``_DEMO_CHANGE``.
-    Before its first alarm the CUSUM path does not depend on the threshold, so one pass gives the whole
-    trade-off curve. (Plain function; the demo precomputes it on a grid of shifts.)
-    """
-    if threshold < 0:
-        raise ValueError(f"threshold must be >= 0, got {threshold}")
+    shift: float
+    stream: np.ndarray            # the example stream (the first of the seeded streams)
+    statistic: np.ndarray         # CUSUM statistic paths [n_streams, T]
+    false_alarm: np.ndarray       # per threshold of ``_DEMO_THRESHOLDS``
+    delay: np.ndarray             # per threshold of ``_DEMO_THRESHOLDS``
+
+
+def detection_paths(shift: float = 1.0, k: float = 0.5, seed: int = 0, n_streams: int = _DEMO_REPS) -> DetectionPaths:
+    """CUSUM (Page 1954) on ``n_streams`` seeded streams of ``_DEMO_T`` steps that change from N(0, 1) to
+    N(shift, 1) at step ``_DEMO_CHANGE``; before its first alarm a CUSUM path does not depend on the threshold,
+    so one pass gives the whole trade-off curve."""
+    if not np.isfinite(shift):
+        raise ValueError(f"shift must be finite, got {shift}")
     rng = np.random.default_rng(seed)
     streams = rng.standard_normal((n_streams, _DEMO_T))
     streams[:, _DEMO_CHANGE:] += shift
     stat = cusum_statistic(streams, k=k)
     fa, delay = _tradeoff(stat, _DEMO_THRESHOLDS, _DEMO_CHANGE)
-    cur_fa, cur_delay = _tradeoff(stat, np.array([threshold]), _DEMO_CHANGE)
-    first = first_crossing(stat[0], threshold)
-    return DetectionCurves(np.arange(_DEMO_T), streams[0], stat[0], int(first), _DEMO_THRESHOLDS, fa, delay,
-                           float(cur_fa[0]), float(cur_delay[0]), _DEMO_CHANGE)
+    return DetectionPaths(float(shift), streams[0], stat, fa, delay)
 
 
-def _setup_detection(fig) -> dict:
+def detection_curves(threshold: float = 5.0, shift: float = 1.0, k: float = 0.5, seed: int = 0,
+                     n_streams: int = _DEMO_REPS, paths: DetectionPaths | None = None) -> DetectionCurves:
+    """Measure CUSUM's false-alarm probability and detection delay on seeded N(0,1) streams with a mean shift
+    (``detection_paths``; pass ``paths`` computed for this shift to skip that pass), at ``threshold`` and on the
+    grid ``_DEMO_THRESHOLDS``."""
+    if threshold < 0:
+        raise ValueError(f"threshold must be >= 0, got {threshold}")
+    if paths is None:
+        paths = detection_paths(shift, k, seed, n_streams)
+    elif paths.shift != float(shift):
+        raise ValueError(f"paths were computed for shift {paths.shift}, not {shift}")
+    cur_fa, cur_delay = _tradeoff(paths.statistic, np.array([threshold]), _DEMO_CHANGE)
+    first = first_crossing(paths.statistic[0], threshold)
+    return DetectionCurves(np.arange(_DEMO_T), paths.stream, paths.statistic[0], int(first), _DEMO_THRESHOLDS,
+                           paths.false_alarm, paths.delay, float(cur_fa[0]), float(cur_delay[0]), _DEMO_CHANGE)
+
+
+def change_detection_view(paths: Callable[..., DetectionPaths], threshold: float, shift: float) -> DetectionCurves:
+    """The change-detection demo's compute: ``detection_curves`` at ``threshold`` with the paths
+    ``paths(shift=...)`` (a ``widgets.Memo`` of ``detection_paths``: one CUSUM pass per shift value)."""
+    return detection_curves(threshold, shift, paths=paths(shift=float(shift)))
+
+
+def setup_change_detection(fig) -> dict:
     ax_s, ax_t = fig.axes
     ax_s.set_xlim(0, _DEMO_T)
     ax_s.set_ylim(-4, 22)
@@ -626,7 +662,7 @@ def _setup_detection(fig) -> dict:
     return art
 
 
-def _draw_detection(art: dict, c: DetectionCurves, **values) -> None:
+def draw_change_detection(art: dict, c: DetectionCurves, **values) -> None:
     art["stream"].set_data(c.t, c.stream)
     art["stat"].set_data(c.t, np.minimum(c.statistic, 21.9))
     h = values["threshold"]
@@ -646,25 +682,10 @@ def _draw_detection(art: dict, c: DetectionCurves, **values) -> None:
 
 def demo_change_detection() -> InteractiveFigure:
     """Sliders: CUSUM threshold and the size of the mean shift; left the example stream, right the trade-off."""
-    shifts = np.round(np.arange(0.25, 2.0001, 0.25), 2)
-    rng = np.random.default_rng(0)
-    base = rng.standard_normal((_DEMO_REPS, _DEMO_T))
-    cache: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
-    for s in shifts:
-        stat = cusum_statistic(base + np.where(np.arange(_DEMO_T) >= _DEMO_CHANGE, s, 0.0), k=0.5)
-        cache[float(s)] = (stat, *_tradeoff(stat, _DEMO_THRESHOLDS, _DEMO_CHANGE),
-                           base[0] + np.where(np.arange(_DEMO_T) >= _DEMO_CHANGE, s, 0.0))
-
-    def compute(threshold: float, shift: float) -> DetectionCurves:
-        stat, fa, delay, example = cache[float(shifts[np.argmin(np.abs(shifts - shift))])]
-        cur_fa, cur_delay = _tradeoff(stat, np.array([threshold]), _DEMO_CHANGE)
-        return DetectionCurves(np.arange(_DEMO_T), example, stat[0], int(first_crossing(stat[0], threshold)),
-                               _DEMO_THRESHOLDS, fa, delay, float(cur_fa[0]), float(cur_delay[0]), _DEMO_CHANGE)
-
-    return InteractiveFigure(compute, _draw_detection,
+    return InteractiveFigure(functools.partial(change_detection_view, Memo(detection_paths)), draw_change_detection,
                              {"threshold": float_slider("threshold h", 0.5, 20.0, 0.5, 5.0),
                               "shift": float_slider("shift (in sd)", 0.25, 2.0, 0.25, 1.0)},
-                             setup=_setup_detection, ncols=2, width=9.0, height=3.6)
+                             setup=setup_change_detection, ncols=2, width=9.0, height=3.6)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -720,7 +741,7 @@ def simulate_feature_pvalues(reps: int = 2000, max_features: int = 20, n: int = 
     return p_null, np.concatenate([p_alt, p_null[:, 1:]], axis=1)
 
 
-def _setup_multiple(fig) -> dict:
+def setup_multiple_testing(fig) -> dict:
     ax_fa, ax_pw = fig.axes
     x = np.arange(len(CORRECTIONS))
     colors = [COLORS["bad"], COLORS["true"], COLORS["good"]]
@@ -740,7 +761,7 @@ def _setup_multiple(fig) -> dict:
     return art
 
 
-def _draw_multiple(art: dict, r: MultipleTestingRates, **_values) -> None:
+def draw_multiple_testing(art: dict, r: MultipleTestingRates, **_values) -> None:
     for key, values, ses in [("fa", r.false_alarm, r.false_alarm_se), ("pw", r.power, r.power_se)]:
         for bar, text, v, se in zip(art[key], art[key + "_text"], values, ses, strict=True):
             bar.set_height(v)
@@ -753,11 +774,7 @@ def _draw_multiple(art: dict, r: MultipleTestingRates, **_values) -> None:
 def demo_multiple_testing() -> InteractiveFigure:
     """Sliders: number of monitored features K and alpha; bars: measured false alarms and power per correction."""
     p_null, p_alt = simulate_feature_pvalues()
-
-    def compute(n_features: int, alpha: float) -> MultipleTestingRates:
-        return multiple_testing_rates(p_null, p_alt, n_features, alpha)
-
-    return InteractiveFigure(compute, _draw_multiple,
+    return InteractiveFigure(functools.partial(multiple_testing_rates, p_null, p_alt), draw_multiple_testing,
                              {"n_features": int_slider("features K", 1, 20, 1, 10),
                               "alpha": float_slider("alpha", 0.01, 0.2, 0.01, 0.05)},
-                             setup=_setup_multiple, ncols=2, width=9.0, height=3.4)
+                             setup=setup_multiple_testing, ncols=2, width=9.0, height=3.4)

@@ -13,7 +13,7 @@ import numpy as np
 from helpers.plotting import COLORS, label_axes
 from helpers.widgets import InteractiveFigure, int_slider
 
-__all__ = ["REQUIRED", "check_packages", "no_network", "check_offline", "sample_means", "demo_practice"]
+__all__ = ["REQUIRED", "check_packages", "no_network", "check_offline", "sample_means", "setup_practice", "draw_practice", "demo_practice"]
 
 # import name -> what the course uses it for
 REQUIRED: dict[str, str] = {
@@ -94,7 +94,7 @@ def sample_means(sample_size: int, n_repeats: int = 200, seed: int = 0) -> np.nd
     return rng.integers(1, 7, size=(int(n_repeats), int(sample_size))).mean(axis=1)
 
 
-def _setup_practice(fig) -> dict:
+def setup_practice(fig) -> dict:
     ax = fig.axes[0]
     bins = np.linspace(1, 6, 51)
     counts, _, bars = ax.hist(np.full(200, 3.5), bins=bins, color=COLORS["true"])
@@ -106,7 +106,7 @@ def _setup_practice(fig) -> dict:
     return {"bars": list(bars), "title": ax.set_title(" ")}
 
 
-def _draw_practice(art: dict, means: np.ndarray, sample_size: int) -> None:
+def draw_practice(art: dict, means: np.ndarray, sample_size: int) -> None:
     counts, _ = np.histogram(means, bins=np.linspace(1, 6, 51))
     for bar, c in zip(art["bars"], counts, strict=True):
         bar.set_height(c)
@@ -115,6 +115,6 @@ def _draw_practice(art: dict, means: np.ndarray, sample_size: int) -> None:
 
 def demo_practice() -> InteractiveFigure:
     """One slider: how many die rolls go into each mean."""
-    return InteractiveFigure(sample_means, _draw_practice,
+    return InteractiveFigure(sample_means, draw_practice,
                              {"sample_size": int_slider("rolls per mean", 1, 200, 1, 5)},
-                             setup=_setup_practice, width=7, height=3.2)
+                             setup=setup_practice, width=7, height=3.2)

@@ -35,7 +35,7 @@ import numpy as np
 
 from helpers.plotting import new_figure
 
-__all__ = ["InteractiveFigure", "slider_extremes", "float_slider", "int_slider"]
+__all__ = ["InteractiveFigure", "Memo", "slider_extremes", "float_slider", "int_slider"]
 
 
 def float_slider(description: str, min: float, max: float, step: float, value: float,
@@ -74,6 +74,34 @@ def slider_extremes(controls: Mapping[str, widgets.Widget]) -> list[dict[str, An
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(choices[n] for n in names))]
 
 
+class Memo:
+    """A demo's compute function with its results kept by control values, for computations too slow to repeat
+    on every slider move (each setting is computed once, then looked up).
+
+    ``Memo(functools.partial(compute, data), digits=6)`` is called like ``compute`` with the controls' values by
+    name; float values are rounded to ``digits`` decimals for the key, so 0.30000000000000004 and 0.3 share a
+    result. The wrapped function stays a plain, tested function of the topic module (``Memo.compute``).
+    """
+
+    def __init__(self, compute: Callable[..., Any], digits: int = 6) -> None:
+        if not callable(compute):
+            raise ValueError("Memo needs a callable compute function")
+        self.compute = compute
+        self.digits = int(digits)
+        self.results: dict[tuple, Any] = {}
+
+    def key(self, values: Mapping[str, Any]) -> tuple:
+        """The cache key of one setting: names sorted, floats rounded."""
+        return tuple(sorted((k, round(float(v), self.digits) if isinstance(v, float) else v)
+                            for k, v in values.items()))
+
+    def __call__(self, **values: Any) -> Any:
+        key = self.key(values)
+        if key not in self.results:
+            self.results[key] = self.compute(**dict(key))
+        return self.results[key]
+
+
 def _flatten(items: Any) -> list[Any]:
     out: list[Any] = []
     for item in items:
@@ -110,6 +138,7 @@ class InteractiveFigure(widgets.VBox):
             raise ValueError("InteractiveFigure needs at least one control")
         self.compute = compute
         self.draw = draw
+        self.setup = setup
         self.controls = dict(controls)
         self.fig, self.axes = new_figure(ncols=ncols, nrows=nrows, width=width, height=height)
         self.artists: Any = None

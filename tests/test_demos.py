@@ -5,14 +5,16 @@ The budget is checked on the callback's CPU time, which does not depend on what 
 notebooks, a browser and a kernel share two cores during `make test`); wall-clock times on a quiet machine are
 in the browser test's report (tests/test_browser.py)."""
 
+import functools
 import importlib
 import pkgutil
 import statistics
+import sys
 
 import pytest
 
 import helpers
-from helpers.widgets import InteractiveFigure, slider_extremes
+from helpers.widgets import InteractiveFigure, Memo, slider_extremes
 
 SHARED = {"checks", "plotting", "widgets"}
 
@@ -39,6 +41,48 @@ def _build(module, name) -> InteractiveFigure:
     if key not in _BUILT:
         _BUILT[key] = getattr(module, name)()
     return _BUILT[key]
+
+
+def _named_function(f):
+    """The module-level function behind a demo's compute, draw or setup (through ``functools.partial`` and
+    ``Memo``)."""
+    while isinstance(f, (functools.partial, Memo)):
+        f = f.func if isinstance(f, functools.partial) else f.compute
+    return f
+
+
+def _problem(role: str, f) -> str | None:
+    """Why ``f`` is not a public, module-level function of a helpers module (None when it is one)."""
+    g = _named_function(f)
+    name, qualname, module = (getattr(g, a, "?") for a in ("__name__", "__qualname__", "__module__"))
+    if name == "<lambda>" or "<locals>" in qualname or qualname != name:
+        return f"{role} is {qualname!r}, a lambda or nested function: make it a module-level function"
+    if name.startswith("_"):
+        return f"{role} is the private {module}.{name}: give it a public name (setup_x / draw_x / a compute)"
+    if not module.startswith("helpers.") or getattr(sys.modules[module], name, None) is not g:
+        return f"{role} {module}.{name} is not reachable as a module attribute of helpers"
+    return None
+
+
+@pytest.mark.parametrize(("module", "name"), DEMOS)
+def test_demo_is_built_from_public_module_level_functions(module, name):
+    """docs/authoring.md: a demo is module-level setup_x / draw_x / demo_x over a tested compute function, bound
+    to its precomputed data with functools.partial (and widgets.Memo for slow settings): no closures, no
+    lambdas, so each part can be called and tested on its own."""
+    demo = _build(module, name)
+    roles = [("compute", demo.compute), ("draw", demo.draw)] + ([("setup", demo.setup)] if demo.setup else [])
+    problems = [p for p in (_problem(role, f) for role, f in roles) if p]
+    assert problems == [], f"{name}: " + "; ".join(problems)
+
+
+def test_the_style_check_catches_closures_lambdas_and_private_names():
+    def nested(x):
+        return x
+
+    assert "lambda" in _problem("compute", lambda x: x)
+    assert "nested" in _problem("compute", functools.partial(nested, 1))
+    assert "private" in _problem("draw", Memo(importlib.import_module("helpers.monitoring")._tradeoff))
+    assert _problem("compute", Memo(functools.partial(importlib.import_module("helpers.monitoring").detection_paths))) is None
 
 
 @pytest.mark.parametrize(("module", "name"), DEMOS)

@@ -278,3 +278,16 @@ def test_cluster_bootstrap_is_wider_than_iid_for_duplicated_data():
     assert (hi_c - lo_c) > 2 * (hi_i - lo_i)
     with pytest.raises(ValueError):
         ethics.cluster_bootstrap(lambda i: 0.0, 5, np.arange(4))
+
+
+def test_moral_uncertainty_view_picks_the_argmax_and_its_map():
+    maps = ethics.moral_uncertainty_maps(n=11)
+    res = ethics.moral_uncertainty_view(maps, 1.0, 0.5, "none", False)
+    np.testing.assert_allclose(res.credences, [1.0, 0.0, 0.0])
+    assert res.winner == int(np.argmax(ethics.SCENARIO_SCORES[0]))  # all credence on the consequentialist row
+    assert res.winner_map is maps[("none", False)]
+    constrained = ethics.moral_uncertainty_view(maps, 0.4, 0.5, "range", True)
+    c = ethics.credences_from_sliders(0.4, 0.5)
+    ec = ethics.expected_choiceworthiness(ethics.SCENARIO_SCORES, c, ethics.SCENARIO_FORBIDDEN, "range")
+    np.testing.assert_array_equal(constrained.ec, ec)
+    assert constrained.winner == int(np.argmax(ec)) and constrained.winner_map is maps[("range", True)]

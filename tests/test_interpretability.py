@@ -317,3 +317,12 @@ def test_ig_view_is_the_demo_compute():
     assert v["image"].shape == v["ig"].shape == (8, 8) and v["label"] == int(d.labels[1])
     assert set(v["curves"]) == {"riemann_right", "riemann_trapezoid", "gausslegendre"}
     assert all(c.shape == (3,) and np.all(c >= 0) for c in v["curves"].values())
+
+
+def test_attention_view_selects_one_head_and_rejects_others():
+    import torch
+
+    pats = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).reshape(2, 3, 4, 4)
+    np.testing.assert_array_equal(interp.attention_view(pats, 1, 2), pats[1, 2].numpy())
+    with pytest.raises(ValueError):
+        interp.attention_view(pats, 2, 0)

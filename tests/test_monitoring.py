@@ -377,3 +377,18 @@ def test_bbse_recovers_label_shift():
     assert np.max(np.abs(q - q_true)) < 0.02
     with pytest.raises(ValueError):
         mo.bbse_weights(y_src, noisy, pred_tgt, 2)
+
+
+def test_change_detection_view_reuses_paths_and_matches_a_fresh_run():
+    """The demo's compute (paths kept per shift in a Memo) equals detection_curves computed from scratch."""
+    from helpers.widgets import Memo
+
+    paths = Memo(mo.detection_paths)
+    view = mo.change_detection_view(paths, threshold=6.5, shift=1.0)
+    fresh = mo.detection_curves(threshold=6.5, shift=1.0)
+    assert view.current_false_alarm == fresh.current_false_alarm and view.current_delay == fresh.current_delay
+    np.testing.assert_array_equal(view.false_alarm, fresh.false_alarm)
+    mo.change_detection_view(paths, threshold=2.0, shift=1.0)
+    assert len(paths.results) == 1, "a threshold move must not recompute the CUSUM paths"
+    with pytest.raises(ValueError):
+        mo.detection_curves(5.0, shift=0.5, paths=paths(shift=1.0))

@@ -22,6 +22,7 @@ safe prompts that look unsafe), with Wilson confidence intervals.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -38,7 +39,7 @@ __all__ = [
     "REFUSAL", "SAFE_ALTERNATIVES", "ROLE_PLAY", "QUOTED", "ATTACK_STYLES", "TINYCHAT_CATEGORIES",
     "mask_placeholder", "moderator_training_data", "tinychat_moderator", "load_tinychat_moderator", "Reply", "GuardedChatbot",
     "sanitize", "prompt_parts", "default_chatbot", "RedTeamReport", "red_team_report", "SuitePrompt",
-    "red_team_suite", "SuiteRun", "run_suite", "rates", "CONFIGS", "setup_rails", "draw_rails", "demo_rails",
+    "red_team_suite", "SuiteRun", "run_suite", "rates", "rails_view", "CONFIGS", "setup_rails", "draw_rails", "demo_rails",
 ]
 
 REFUSAL = "I cannot help with that."
@@ -445,6 +446,13 @@ CONFIGS: dict[str, tuple[bool, bool]] = {
 }
 
 
+def rails_view(run: SuiteRun, config: str, threshold: float) -> tuple[float, float]:
+    """The rails demo's compute: ``rates`` of the configuration named ``config`` (a key of ``CONFIGS``)."""
+    if config not in CONFIGS:
+        raise ValueError(f"config must be one of {sorted(CONFIGS)}, got {config!r}")
+    return rates(run, threshold, *CONFIGS[config])
+
+
 def setup_rails(fig: Any, run: SuiteRun) -> dict[str, Any]:
     """Static: the trade-off curve (over-refusal, attack success) over thresholds for each configuration."""
     from helpers.plotting import COLORS, label_axes
@@ -492,7 +500,7 @@ def demo_rails(run: SuiteRun | None = None) -> Any:
         "config": widgets.Dropdown(options=list(CONFIGS), value="output rail", description="rails"),
         "threshold": float_slider("threshold", 0.05, 0.95, 0.05, 0.5),
     }
-    return InteractiveFigure(lambda config, threshold: rates(run, threshold, *CONFIGS[config]), draw_rails,
-                             controls, setup=lambda fig: setup_rails(fig, run), width=7.0, height=4.0,
+    return InteractiveFigure(functools.partial(rails_view, run), draw_rails,
+                             controls, setup=functools.partial(setup_rails, run=run), width=7.0, height=4.0,
                              caption="Curves: every threshold from 0 to 1. Circle: the chosen threshold. "
                                      "Dotted: the goals (attack success 5%, over-refusal 10%).")

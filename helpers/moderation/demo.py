@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -92,10 +93,10 @@ def demo_threshold() -> InteractiveFigure:
         "threshold": float_slider("threshold", 0.05, 0.95, 0.05, 0.5),
     }
     return InteractiveFigure(
-        lambda moderator, threshold: threshold_view(y, scores, moderator, threshold),
+        functools.partial(threshold_view, y, scores),
         draw_threshold,
         controls,
-        setup=lambda fig: setup_threshold(fig, y, scores),
+        setup=functools.partial(setup_threshold, y_true=y, scores=scores),
         ncols=2,
         width=9.0,
         height=3.8,

@@ -57,12 +57,15 @@ from helpers.preferences.best_of_n import (
     synthetic_response_space,
 )
 from helpers.preferences.demos import (
+    chat_overoptimisation_view,
     demo_chat_overoptimisation,
     demo_overoptimisation,
     demo_reward_learning,
     draw_chat_overoptimisation,
     draw_overoptimisation,
     draw_reward_learning,
+    reward_learning_view,
+    setup_chat_overoptimisation,
     setup_overoptimisation,
     setup_reward_learning,
 )
@@ -102,7 +105,7 @@ __all__ = [
     "space_best_of_n", "BestOfNRun", "OveroptimisationResult", "overoptimisation", "setup_overoptimisation",
     "draw_overoptimisation", "demo_overoptimisation", "draw_chat_overoptimisation", "demo_chat_overoptimisation",
     "RewardLearningCurves", "reward_learning_curves", "setup_reward_learning", "draw_reward_learning",
-    "demo_reward_learning",
+    "demo_reward_learning", "reward_learning_view", "setup_chat_overoptimisation", "chat_overoptimisation_view",
 ]
 
 

@@ -4,6 +4,7 @@ the synthetic response space; section 5: over-optimisation on TinyChat's answers
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -17,11 +18,12 @@ from helpers.preferences.tinychat import (
     chat_overoptimisation,
     sample_answers,
 )
-from helpers.widgets import InteractiveFigure, float_slider, int_slider
+from helpers.widgets import InteractiveFigure, Memo, float_slider, int_slider
 
 __all__ = [
-    "setup_reward_learning", "draw_reward_learning", "demo_reward_learning", "setup_overoptimisation",
-    "draw_overoptimisation", "demo_overoptimisation", "draw_chat_overoptimisation", "demo_chat_overoptimisation",
+    "setup_reward_learning", "draw_reward_learning", "reward_learning_view", "demo_reward_learning",
+    "setup_overoptimisation", "draw_overoptimisation", "demo_overoptimisation", "setup_chat_overoptimisation",
+    "draw_chat_overoptimisation", "chat_overoptimisation_view", "demo_chat_overoptimisation",
 ]
 
 
@@ -64,19 +66,18 @@ def draw_reward_learning(art: dict, c: RewardLearningCurves, **_values: Any) -> 
     art["title2"].set_text(f"{c.n_comparisons} comparisons: angle {c.angle_here:.1f}°")
 
 
+def reward_learning_view(grids: Any, n_comparisons: int, noise: float) -> RewardLearningCurves:
+    """Section 2's curves at ``n_comparisons``; ``grids(noise=...)`` returns a ``reward_learning_curves`` result
+    for that noise whose grid curves are reused (a ``Memo``, so the grid is fitted once per noise value)."""
+    return reward_learning_curves(n_comparisons, noise, grid=grids(noise=float(noise)))
+
+
 def demo_reward_learning() -> InteractiveFigure:
-    """Sliders: number of comparisons, annotator noise (Bradley-Terry temperature). Curves are cached per
+    """Sliders: number of comparisons, annotator noise (Bradley-Terry temperature). Grid curves are kept per
     noise value, so a move of the comparisons slider fits one model only."""
-    cache: dict[float, RewardLearningCurves] = {}
-
-    def compute(n_comparisons: int, noise: float) -> RewardLearningCurves:
-        key = round(float(noise), 6)
-        result = reward_learning_curves(n_comparisons, key, grid=cache.get(key))
-        cache[key] = result
-        return result
-
+    grids = Memo(functools.partial(reward_learning_curves, 10))
     return InteractiveFigure(
-        compute, draw_reward_learning,
+        functools.partial(reward_learning_view, grids), draw_reward_learning,
         {"n_comparisons": int_slider("comparisons", 10, 2000, 10, 200),
          "noise": float_slider("annotator noise", 0.0, 3.0, 0.25, 1.0)},
         setup=setup_reward_learning, ncols=2, width=9.5, height=3.6)
@@ -132,23 +133,26 @@ def draw_overoptimisation(art: dict, r: OveroptimisationResult, **_values: Any) 
 
 def demo_overoptimisation() -> InteractiveFigure:
     """Sliders: exploration in the data collection, how harmful trigger-word prompts look to the reward model.
-    Results are cached per slider setting."""
-    cache: dict[tuple[float, float], OveroptimisationResult] = {}
-
-    def compute(explore: float, trigger_looks_harmful: float) -> OveroptimisationResult:
-        key = (round(float(explore), 6), round(float(trigger_looks_harmful), 6))
-        if key not in cache:
-            cache[key] = overoptimisation(*key)
-        return cache[key]
-
+    Results are kept per slider setting (``Memo``)."""
     return InteractiveFigure(
-        compute, draw_overoptimisation,
+        Memo(overoptimisation), draw_overoptimisation,
         {"explore": float_slider("exploration in data collection", 0.0, 0.6, 0.1, 0.0),
          "trigger_looks_harmful": float_slider("trigger prompts look harmful", 0.1, 0.85, 0.05, 0.75)},
         setup=setup_overoptimisation, ncols=2, width=9.5, height=3.6)
 
 
 # ------------------------------------------------------------------- section 5: TinyChat's answers
+
+def setup_chat_overoptimisation(fig) -> dict:
+    """Section 5's static parts: section 4's layout with a shorter d axis and the legend at the upper left."""
+    return setup_overoptimisation(fig, d_max=2.5, legend_loc="upper left")
+
+
+def chat_overoptimisation_view(train: SampledAnswers, test: SampledAnswers, n_pairs: int, explore: float,
+                               draw: int) -> ChatOveroptimisation:
+    """Section 5's compute: ``chat_overoptimisation`` with annotation draw ``draw`` as its seed."""
+    return chat_overoptimisation(train, test, int(n_pairs), float(explore), seed=int(draw))
+
 
 def draw_chat_overoptimisation(art: dict, r: ChatOveroptimisation, n_pairs: int = 0, explore: float = 0.0,
                                draw: int = 0) -> None:
@@ -170,17 +174,9 @@ def demo_chat_overoptimisation(train: SampledAnswers | None = None, test: Sample
         chat = load_tinychat()
         train = sample_answers(chat, "train", seed=0) if train is None else train
         test = sample_answers(chat, "eval", seed=1) if test is None else test
-    cache: dict[tuple[int, float, int], ChatOveroptimisation] = {}
-
-    def compute(n_pairs: int, explore: float, draw: int) -> ChatOveroptimisation:
-        key = (int(n_pairs), round(float(explore), 6), int(draw))
-        if key not in cache:
-            cache[key] = chat_overoptimisation(train, test, key[0], key[1], seed=key[2])
-        return cache[key]
-
     return InteractiveFigure(
-        compute, draw_chat_overoptimisation,
+        Memo(functools.partial(chat_overoptimisation_view, train, test)), draw_chat_overoptimisation,
         {"n_pairs": int_slider("comparisons", 100, 1000, 100, 300),
          "explore": float_slider("exploration in data collection", 0.0, 0.6, 0.1, 0.0),
          "draw": int_slider("annotation draw", 0, 19, 1, int(draw))},
-        setup=lambda fig: setup_overoptimisation(fig, d_max=2.5, legend_loc="upper left"), ncols=2, width=9.5, height=3.6)
+        setup=setup_chat_overoptimisation, ncols=2, width=9.5, height=3.6)

@@ -11,6 +11,7 @@ training loop, the data and the evaluation. Regenerate the shipped demo results 
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -308,6 +309,6 @@ def demo_tradeoff(sweep: dict[str, Any] | None = None) -> InteractiveFigure:
     betas = [float(b) for b in sweep["betas"]]
     control = widgets.SelectionSlider(options=betas, value=betas[len(betas) // 2], description="beta",
                                       continuous_update=True)
-    return InteractiveFigure(lambda beta: tradeoff_view(sweep, beta), draw_tradeoff, {"beta": control},
-                             setup=lambda fig: setup_tradeoff(fig, int(sweep["steps"])), ncols=2,
+    return InteractiveFigure(functools.partial(tradeoff_view, sweep), draw_tradeoff, {"beta": control},
+                             setup=functools.partial(setup_tradeoff, steps=int(sweep["steps"])), ncols=2,
                              width=10.0)
