@@ -268,7 +268,7 @@ _FIXTURE = json.loads((Path(__file__).parent / "reference" / "pref_voting_profil
 
 @pytest.mark.parametrize("case", _FIXTURE, ids=[f"random{i}" for i in range(len(_FIXTURE))])
 def test_random_profiles_match_pref_voting(case):
-    """Winners from tests/reference/make_pref_voting_fixture.py (pref_voting 1.18.2) on random profiles."""
+    """Winners from tests/reference/pref_voting_reference.py --write (pref_voting 1.18.2) on random profiles."""
     p = np.array(case["profile"])
     assert sc.plurality(p) == case["plurality"]
     assert sc.borda(p) == case["borda"]
