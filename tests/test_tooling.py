@@ -4,6 +4,7 @@ import re
 
 import nbtool
 import portability
+import pytest
 from lock import lock_lines
 from packaging.requirements import Requirement
 
@@ -57,3 +58,17 @@ def test_forced_environment_really_moves_the_kernels():
     assert env["ATEN_CPU_CAPABILITY"] == "default" and env["MKL_CBWR"] == "COMPATIBLE"
     seen = portability.probe(env)
     assert seen == {"torch": "DEFAULT", "numpy_active": []}
+
+
+def test_rebuild_check_accepts_float_noise_and_rejects_real_changes(tmp_path):
+    """tools/rebuild.py --check: JSON numbers within 2e-4 + 1e-4·|value| agree; structure, strings and larger
+    moves do not."""
+    import rebuild
+
+    base = {"betas": [0.1, 0.5], "rates": {"refusal": [0.9, 0.25]}, "name": "sweep", "steps": 40}
+    noise = {"betas": [0.1, 0.5], "rates": {"refusal": [0.9001, 0.25]}, "name": "sweep", "steps": 40}
+    assert rebuild._numbers_close(noise, base) == (True, pytest.approx(1e-4))
+    assert not rebuild._numbers_close({**noise, "rates": {"refusal": [0.91, 0.25]}}, base)[0]
+    assert not rebuild._numbers_close({**base, "name": "other"}, base)[0]
+    assert not rebuild._numbers_close({**base, "betas": [0.1]}, base)[0]
+    assert not rebuild._numbers_close({**base, "steps": True}, base)[0]

@@ -3,12 +3,21 @@
     python tools/rebuild.py                 # everything that ships with the course (not the reference fixtures)
     python tools/rebuild.py moderation rlhf # only these
     python tools/rebuild.py --list          # what there is, where it lies, what makes it, its datasheet
-    python tools/rebuild.py --check         # rebuild, then exit 1 if any shipped file changed (git diff)
+    python tools/rebuild.py --check         # rebuild, then exit 1 if any shipped file changed beyond float noise
 
 Every artefact lies next to the code that makes it, with a datasheet, and is made by that package's
 ``main()``: the same entry point ``python -m <module>`` runs. The reference fixtures under ``tests/reference/``
 need the reference libraries (not in the course's environment): ``tests/reference/README.md`` says how to
 regenerate them in a scratch venv; ``--list`` shows them too.
+
+``--check`` compares each rebuilt file with the committed one. Text data (CSV, vocabularies) must be
+byte-identical. Float artefacts are trained with floating-point kernels that differ between CPUs (AVX2,
+AVX-512, ARM; docs/authoring.md, "Portable outputs"), so their last bits differ when rebuilt on another machine
+even though the build is deterministic on one: they must agree within a stated tolerance instead: TinyChat by its
+behaviour (logits on every eval prompt within 1e-3, greedy answers identical; its weights are not compared
+one by one, because parameters with no gradient, such as the key biases of attention, drift with kernel noise
+under Adam), arrays and JSON numbers within 2e-4 + 1e-4·|value|. Files that agree are restored to the committed
+version.
 
 Each build runs in a fresh interpreter with the kernel environment (one thread, ``PYTHONHASHSEED=0``), as
 notebooks do, so the result does not depend on what an earlier build left behind.
@@ -17,6 +26,8 @@ notebooks do, so the result does not depend on what an earlier build left behind
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import os
 import subprocess
 import sys
@@ -77,6 +88,86 @@ def _changed(paths: list[str]) -> list[str]:
     return [line[3:] for line in out.splitlines()]
 
 
+def _committed(path: str) -> bytes:
+    return subprocess.run(["git", "show", f"HEAD:{path}"], cwd=ROOT, capture_output=True, check=True).stdout
+
+
+ATOL, RTOL = 2e-4, 1e-4     # arrays and JSON numbers
+LOGIT_TOL = 1e-3            # TinyChat's logits
+
+
+def _numbers_close(a, b) -> tuple[bool, float]:
+    """JSON values equal in structure, strings and booleans, and numerically within ATOL + RTOL·|b|."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if a.keys() != b.keys():
+            return False, float("inf")
+        pairs = [_numbers_close(a[k], b[k]) for k in a]
+    elif isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return False, float("inf")
+        pairs = [_numbers_close(x, y) for x, y in zip(a, b, strict=True)]
+    elif all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b)):
+        d = abs(float(a) - float(b))
+        return d <= ATOL + RTOL * abs(float(b)), d
+    else:
+        return a == b, 0.0 if a == b else float("inf")
+    return all(ok for ok, _ in pairs), max((d for _, d in pairs), default=0.0)
+
+
+def _compare_tinychat(old: bytes, new_path: Path) -> tuple[bool, str]:
+    """The committed and the rebuilt TinyChat, by logits on every eval prompt and greedy answers."""
+    import tempfile
+
+    import torch
+
+    from helpers import tinylm
+    from helpers.tinylm.corpus import eval_prompts
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "base.pt").write_bytes(old)
+        (Path(tmp) / "vocab.json").write_bytes(new_path.with_name("vocab.json").read_bytes())
+        a, b = tinylm.load_tinychat(str(Path(tmp) / "base.pt")), tinylm.load_tinychat(str(new_path))
+    prompts = [e.prompt for kind in ("harmful", "trigger", "benign") for split in ("train", "eval")
+               for e in eval_prompts(kind, split, 4)]
+    answers_a, answers_b = a.generate_batch(prompts, 24), b.generate_batch(prompts, 24)
+    diff = 0.0
+    with torch.no_grad():
+        for p, r in zip(prompts, answers_a, strict=True):
+            ids = torch.tensor([a.tokenizer.encode_prompt(p) + a.tokenizer.encode(r)])
+            diff = max(diff, float((a.model(ids) - b.model(ids)).abs().max()))
+    same = sum(x == y for x, y in zip(answers_a, answers_b, strict=True))
+    ok = diff <= LOGIT_TOL and same == len(prompts)
+    return ok, f"max logit difference {diff:.1e} (allowed {LOGIT_TOL:g}), greedy answers equal on {same}/{len(prompts)}"
+
+
+def compare(path: str) -> tuple[bool, str]:
+    """Whether the rebuilt ``path`` agrees with the committed version, and how (see the module docstring)."""
+    old, new_path = _committed(path), ROOT / path
+    new = new_path.read_bytes()
+    if old == new:
+        return True, "byte-identical"
+    if path == "helpers/tinylm/base.pt":
+        return _compare_tinychat(old, new_path)
+    if path.endswith(".json") and path != "helpers/tinylm/vocab.json":
+        ok, diff = _numbers_close(json.loads(new), json.loads(old))
+        return ok, f"numbers within {ATOL:g} + {RTOL:g}·|value| (max difference {diff:.1e})" if ok else \
+            f"DIFFERENT (max difference {diff:.3g})"
+    if path.endswith(".npz"):
+        import numpy as np
+
+        a, b = np.load(io.BytesIO(old)), np.load(io.BytesIO(new))
+        if set(a.files) != set(b.files) or any(a[k].shape != b[k].shape or a[k].dtype != b[k].dtype for k in a.files):
+            return False, "DIFFERENT (arrays, shapes or dtypes)"
+        floats = [k for k in a.files if a[k].dtype.kind == "f"]
+        if any(not np.array_equal(a[k], b[k]) for k in a.files if k not in floats):
+            return False, "DIFFERENT (a non-float array changed)"
+        diff = max((float(np.max(np.abs(a[k] - b[k]), initial=0.0)) for k in floats), default=0.0)
+        ok = all(np.allclose(b[k], a[k], rtol=RTOL, atol=ATOL) for k in floats)
+        return ok, (f"arrays within {ATOL:g} + {RTOL:g}·|value| (max difference {diff:.1e})" if ok
+                    else f"DIFFERENT (max difference {diff:.3g})")
+    return False, "DIFFERENT (must be byte-identical)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", help=f"artefacts to rebuild (default: all of {sorted(BY_NAME)})")
@@ -96,11 +187,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{a.name}: expected output(s) missing: {missing}", file=sys.stderr)
             return 1
     if args.check:
-        changed = _changed([p for a in todo for p in a.outputs])
-        if changed:
-            print("rebuilt artefacts differ from the committed ones:\n  " + "\n  ".join(changed), file=sys.stderr)
+        failed = []
+        for path in _changed([p for a in todo for p in a.outputs]):
+            ok, how = compare(path)
+            print(f"{'ok  ' if ok else 'FAIL'} {path}: {how}")
+            if ok:  # agrees within tolerance: keep the committed file, so outputs stay what nbval expects
+                subprocess.run(["git", "checkout", "--", path], cwd=ROOT, check=True)
+            else:
+                failed.append(path)
+        if failed:
+            print("rebuilt artefacts differ from the committed ones:\n  " + "\n  ".join(failed), file=sys.stderr)
             return 1
-        print("every rebuilt artefact equals the committed one")
+        print("every rebuilt artefact agrees with the committed one")
     return 0
 
 
