@@ -30,6 +30,7 @@ private names.
 | `gridworld` | 03, 04 | grid MDPs and their drawing |
 | `validation` | all | input checks (the public-boundary ``ValueError``s) |
 | `stats` | 01, 02, 04, 11, 12 | KL divergence, the best-of-n KL formula, the Wilson interval |
+| `optim` | 05, 06, 08, 13 | Adam / AdamW written out (bit for bit torch.optim's, without its 2.5 s import) |
 | `checks` | all | exercise self-checks |
 | `plotting` | all | one figure style |
 | `widgets` | all | sliders bound to a compute and a draw function |

@@ -22,6 +22,7 @@ from torch import nn
 
 from helpers import digits
 from helpers.digits import DigitsData, accuracy, load_digits_xy
+from helpers.optim import Adam
 from helpers.plotting import COLORS, label_axes
 from helpers.widgets import InteractiveFigure, float_slider, int_slider
 
@@ -113,7 +114,7 @@ def adversarial_training(model: nn.Module, data: DigitsData, eps: float, *, atta
         raise ValueError("epochs and batch_size must be >= 1 and lr > 0")
     model = copy.deepcopy(model)
     gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = Adam(model.parameters(), lr=lr)
     n = len(data.x_train)
     for _ in range(epochs):
         order = torch.randperm(n, generator=gen)

@@ -28,6 +28,7 @@ from torch.func import functional_call, grad, vmap
 
 from helpers import digits
 from helpers.digits import accuracy, load_digits_xy
+from helpers.optim import Adam
 from helpers.plotting import COLORS, label_axes
 from helpers.widgets import InteractiveFigure, float_slider
 
@@ -204,7 +205,7 @@ def train_task(model: nn.Module, task: Task, steps: int = 150, lr: float = 0.01,
     x, y = task.x_train, task.y_train
     if replay is not None:
         x, y = torch.cat([x, replay[0]]), torch.cat([y, replay[1]])
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = Adam(model.parameters(), lr=lr)
     for step in range(steps):
         model.train()
         opt.zero_grad()

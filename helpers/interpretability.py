@@ -32,6 +32,7 @@ from torch import nn
 
 from helpers import digits
 from helpers.digits import DigitsData, accuracy, load_digits_xy
+from helpers.optim import Adam
 from helpers.plotting import COLORS, label_axes
 from helpers.widgets import InteractiveFigure, int_slider
 
@@ -71,7 +72,7 @@ def train_classifier(model: nn.Module, data: DigitsData, epochs: int = 10, lr: f
     if epochs < 0 or batch_size < 1 or lr <= 0:
         raise ValueError(f"need epochs >= 0, batch_size >= 1, lr > 0; got {epochs}, {batch_size}, {lr}")
     model = copy.deepcopy(model).train()
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = Adam(model.parameters(), lr=lr)
     g = torch.Generator().manual_seed(seed)
     n = len(data.x_train)
     for _ in range(epochs):

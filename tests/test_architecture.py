@@ -19,7 +19,7 @@ import pytest
 HELPERS = Path(__file__).resolve().parents[1] / "helpers"
 
 # Shared by several notebooks; model packages (``tinylm``, ``smollm``) are floor too: every topic uses them.
-FLOOR = {"checks", "plotting", "widgets", "validation", "stats", "digits", "gridworld", "tinylm", "smollm"}
+FLOOR = {"checks", "plotting", "widgets", "validation", "stats", "optim", "digits", "gridworld", "tinylm", "smollm"}
 
 # Topic -> topic imports that are allowed, each with the reason. Everything else between topics is an error.
 ALLOWED = {

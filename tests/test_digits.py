@@ -91,3 +91,13 @@ def test_make_mlp_rejects_bad_arguments():
             digits.make_mlp(bad, 0)
     with pytest.raises(ValueError, match="draw"):
         digits.make_mlp(8, 0, draw="normal")
+
+
+def test_digits_equal_scikit_learns_loader():
+    """load_digits_xy reads scikit-learn's file directly: the same numbers as sklearn.datasets.load_digits."""
+    from sklearn.datasets import load_digits
+
+    x, y = digits.load_digits_xy()
+    d = load_digits()
+    assert torch.equal(x, torch.tensor(d.data / 16.0, dtype=torch.float32))
+    assert torch.equal(y, torch.tensor(d.target, dtype=torch.long)) and x.shape == (1797, 64)

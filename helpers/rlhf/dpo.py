@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from helpers.optim import Adam
 from helpers.plotting import COLORS
 from helpers.widgets import InteractiveFigure
 
@@ -180,7 +181,7 @@ def dpo_train(reference: Any, pairs: list[PreferencePair], beta: float = 0.1, st
     with torch.no_grad():
         ref_c = sequence_logprobs(reference.model, tok, prompts, [p.chosen for p in pairs])
         ref_r = sequence_logprobs(reference.model, tok, prompts, [p.rejected for p in pairs])
-    opt = torch.optim.AdamW(policy.model.parameters(), lr=lr, weight_decay=0.0)
+    opt = Adam(policy.model.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(seed)
     losses, accs, margins = [], [], []
     policy.model.train()

@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
+from helpers.optim import Adam
 from helpers.tinylm.corpus import eval_prompts, is_helpful, is_refusal, is_unsafe
 from helpers.tinylm.model import GPTConfig, TinyGPT, has_hooks
 from helpers.tinylm.tokenizer import Tokenizer
@@ -232,7 +233,7 @@ def finetune(chat: TinyChat, pairs: Sequence[tuple[str, str]], steps: int = 60, 
         p.requires_grad_(n in chosen)
         if n in chosen:
             trainable.append(p)
-    opt = torch.optim.AdamW(trainable, lr=lr, weight_decay=0.0)
+    opt = Adam(trainable, lr=lr)
     gen = torch.Generator().manual_seed(int(seed))
     lengths = torch.tensor([len(chat.tokenizer.encode(r)) + 1 for _, r in pairs], dtype=torch.float32)
     out.model.train()
