@@ -113,3 +113,4 @@ def test_10_change_detection_answers():
 def test_10_arl_prose():
     """Summary: ARL0 465 at h = 5 and about 9,500 at h = 8."""
     assert round(monitoring.cusum_arl(5.0, 0.5)) == 465 and round(monitoring.cusum_arl(8.0, 0.5), -2) == 9500
+

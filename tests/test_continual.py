@@ -143,3 +143,26 @@ def test_ewc_view_picks_the_nearest_precomputed_lambda():
     sweep = cl.EWCSweep(np.array([0.0, 1.0, 2.0, 3.0]), np.arange(3), {}, [])
     assert [cl.ewc_view(sweep, v)["i"] for v in (0.0, 0.4, 0.6, 2.9, 5.0)] == [0, 0, 1, 3, 3]
     assert cl.ewc_view(sweep, 1.0)["sweep"] is sweep
+
+
+def test_minibatch_mean_fisher_is_about_the_fisher_over_the_batch_size():
+    """At task A's optimum, squared minibatch-mean gradients (Avalanche-style) give about F/B, the full-batch
+    square about 0 (Var(mean of B) = Var(g)/B with a mean gradient near 0)."""
+    task_a, _ = cl.load_digit_tasks(seed=0)
+    model = cl.make_mlp(seed=0)
+    cl.train_task(model, task_a, steps=150)
+
+    def total(f):
+        return sum(v.sum().item() for v in f.values())
+
+    f = total(cl.fisher_diagonal(model, task_a.x_train, task_a.y_train))
+    full = total(cl.batch_mean_fisher(model, task_a.x_train, task_a.y_train))
+    for b in (8, 32):
+        mini = total(cl.batch_mean_fisher(model, task_a.x_train, task_a.y_train, batch_size=b))
+        assert 0.6 * b < f / mini < 1.4 * b, (b, f / mini)
+    assert f / full > 1000
+    one = cl.batch_mean_fisher(model, task_a.x_train[:64], task_a.y_train[:64], batch_size=1)
+    per_sample = cl.fisher_diagonal(model, task_a.x_train[:64], task_a.y_train[:64])
+    torch.testing.assert_close(total(one), total(per_sample), rtol=1e-4, atol=1e-8)
+    with pytest.raises(ValueError):
+        cl.batch_mean_fisher(model, task_a.x_train, task_a.y_train, batch_size=0)
