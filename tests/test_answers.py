@@ -114,3 +114,21 @@ def test_10_arl_prose():
     """Summary: ARL0 465 at h = 5 and about 9,500 at h = 8."""
     assert round(monitoring.cusum_arl(5.0, 0.5)) == 465 and round(monitoring.cusum_arl(8.0, 0.5), -2) == 9500
 
+
+
+# ------------------------------------------------------------------------------------------------ 01
+
+def test_01_goodhart_demo_answers():
+    """Answer 2: the peak leaves the demo's range (n <= 2^20) from a = 0.85 on (a = 0.8 still peaks, at 2^17);
+    section 5's table: best of 4,096 -0.035, best of 4 0.279 (a = 0.6, kappa = 0.25)."""
+    from helpers import goodhart
+
+    log2_n = np.arange(0, 20.25, 0.25)
+
+    def falls(a: float) -> tuple[float, bool]:
+        peak, fall = goodhart.peak_pressure(log2_n, goodhart.expected_values(2.0**log2_n, a, 0.25)[1])
+        return float(log2_n[peak]), bool(fall)
+
+    assert falls(0.8) == (17.0, True) and not falls(0.85)[1] and falls(0.3) == (1.5, True)
+    t = goodhart.expected_values(np.array([4.0, 4096.0]), 0.6, 0.25)[1]
+    assert (round(t[0], 3), round(t[1], 3)) == (0.279, -0.035)
