@@ -105,3 +105,31 @@ def test_attack_view_is_the_demo_compute():
     for name in ("fgsm", "pgd"):
         assert np.max(np.abs(attacked[name][0] - clean["x"])) <= 0.3 + 1e-6
     assert attacked["pgd"][1][clean["y"]] <= clean["pgd"][1][clean["y"]] + 1e-6  # PGD lowers the true class
+
+
+def test_text_attack_report_counts_every_prompt_and_judges_topic():
+    from helpers import tinylm
+
+    chat = tinylm.load_tinychat()
+    held_out = tinylm.eval_prompts("harmful", n_per_family=1, seed=2)[:3]
+    words = [w for w in chat.tokenizer.vocab[6:] if w.isalpha()][:40]
+    rep = adv.text_attack_report(chat, [e.prompt for e in held_out], [e.family for e in held_out], words,
+                                 n_tokens=2, n_rounds=1)
+    assert rep.unsafe.shape == rep.on_topic.shape == rep.refused.shape == (3,)
+    assert not np.any(rep.on_topic & ~rep.unsafe) and not np.any(rep.unsafe & ~rep.bypassed)
+    plain = chat.generate_batch([e.prompt for e in held_out])
+    assert [r is None for r in rep.results] == [tinylm.is_unsafe(a) for a in plain]
+    assert rep.rate("unsafe") == float(np.mean(rep.unsafe))
+    with pytest.raises(ValueError):
+        adv.text_attack_report(chat, ["a", "b"], ["x"])
+
+
+def test_on_topic_judge_tells_compliance_from_a_topic_hijack():
+    from helpers import tinylm
+
+    fam = tinylm.families("harmful")[0]
+    other = next(f for f in tinylm.families("harmful") if f.task != fam.task)
+    own = f"sure! here is how to {fam.task}: step 1: {tinylm.UNSAFE_MARKER}."
+    hijack = f"sure! here is how to {other.task}: step 1: {tinylm.UNSAFE_MARKER}."
+    assert adv.is_on_topic_unsafe(fam.name, own) and not adv.is_on_topic_unsafe(fam.name, hijack)
+    assert not adv.is_on_topic_unsafe(fam.name, f"sure! here is how to {fam.task}: take a deep breath.")
