@@ -2,9 +2,11 @@
 
 ``GuardedChatbot`` composes rails around a chat model, each switchable:
 
-1. **sanitise** (always on): control and invisible characters removed, length capped at ``max_chars``, so the
-   moderator and the model read exactly the same text, in bounded time; user text is never evaluated or
-   executed, only read;
+1. **sanitise** (always on): control and invisible characters removed, length capped (the first
+   ``4 * max_chars`` characters are kept before any work, ``max_chars`` after), in bounded time; the model
+   reads the sanitised text and the moderator reads it after its own ``normalize``, so the two do not read
+   exactly the same text, and whatever lies beyond the cap is read by neither; user text is never evaluated
+   or executed, only read;
 2. **input moderation**: the course's learned moderator (notebook 11) scores the prompt, and each of its
    sentences and quoted parts (a harmful request hidden in a long or quoted text is caught by the max over
    parts); at or above ``threshold`` the prompt is refused before the model sees it;
