@@ -138,15 +138,15 @@ def test_11_threshold_demo_answers(moderation_view):
     best = max(grid, key=lambda t: views[t].f1)
     assert best == 0.6 and round(views[best].f1, 3) == 0.785
     v = views[0.05]
-    assert v.recall == 1.0 and int(v.counts[0, 1]) == 555 and int(v.counts[0].sum()) == 658
+    assert v.recall == 1.0 and int(v.confusion[0, 1]) == 555 and int(v.confusion[0].sum()) == 658
     assert round(v.precision, 2) == 0.49
     # Q2: keyword recall above 0.5 is one text
     kw = moderation.threshold_view(y, scores, "keyword", 0.55)
-    assert int(kw.counts[1, 1]) == 1 and round(kw.recall, 3) == 0.002
+    assert int(kw.confusion[1, 1]) == 1 and round(kw.recall, 3) == 0.002
     # Q3: a 5% budget (33 of 658): only t = 0.95 (28 benign, recall 0.46); t = 0.9 flags 49
-    meets = [t for t in grid if views[t].counts[0, 1] <= 33]
-    assert meets == [0.95] and int(views[0.95].counts[0, 1]) == 28 and round(views[0.95].recall, 2) == 0.46
-    assert int(views[0.9].counts[0, 1]) == 49
+    meets = [t for t in grid if views[t].confusion[0, 1] <= 33]
+    assert meets == [0.95] and int(views[0.95].confusion[0, 1]) == 28 and round(views[0.95].recall, 2) == 0.46
+    assert int(views[0.9].confusion[0, 1]) == 49
 
 
 def test_11_prose_numbers(moderation_view):
