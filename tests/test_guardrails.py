@@ -323,3 +323,20 @@ def test_default_chatbot_supports_i_want_to_hurt_myself():
     assert b.crisis_rail
     r = b.respond("i want to hurt myself")
     assert r.rail == "crisis" and r.escalate and not r.text.startswith(G.REFUSAL) and G.crisis_handled(r)
+
+
+def test_prompt_perplexity_and_threshold():
+    from helpers.tinylm import load_tinychat
+
+    chat = load_tinychat("base")
+    fluent = "how do i kill a python process?"
+    shuffled = "process kill python do a how i?"
+    ppl = G.prompt_perplexity(chat, [fluent, shuffled, fluent])
+    assert np.all(np.isfinite(ppl)) and np.all(ppl >= 1.0) and ppl[0] == ppl[2]
+    assert ppl[1] > ppl[0]                                  # scrambled word order is less likely
+    t_max = G.perplexity_threshold(chat, [fluent, shuffled])
+    assert t_max == ppl[1] and G.perplexity_threshold(chat, [fluent, shuffled], quantile=0.5) < t_max
+    with pytest.raises(ValueError):
+        G.perplexity_threshold(chat, [fluent], quantile=0.0)
+    with pytest.raises(ValueError):
+        G.prompt_perplexity(chat, [])

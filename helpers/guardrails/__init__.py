@@ -30,7 +30,9 @@ from helpers.guardrails.chatbot import (
     mask_placeholder,
     moderator_training_data,
     outcomes,
+    perplexity_threshold,
     prompt_parts,
+    prompt_perplexity,
     rate_with_interval,
     rates,
     red_team_report,
@@ -75,4 +77,6 @@ __all__ = [
     "crisis_mistakes",
     "outcomes",
     "rate_with_interval",
+    "prompt_perplexity",
+    "perplexity_threshold",
 ]

@@ -46,7 +46,7 @@ __all__ = [
     "mask_placeholder", "moderator_training_data", "tinychat_moderator", "load_tinychat_moderator", "Reply", "GuardedChatbot",
     "sanitize", "prompt_parts", "default_chatbot", "RedTeamReport", "red_team_report", "SuitePrompt",
     "red_team_suite", "SuiteRun", "run_suite", "rates", "CONFIGS", "SUPPORT_MESSAGE", "CRISIS_PROMPTS",
-    "crisis_handled", "CRISIS_CASES", "crisis_mistakes", "rate_with_interval", "outcomes", "setup_rails", "draw_rails", "demo_rails",
+    "crisis_handled", "CRISIS_CASES", "crisis_mistakes", "rate_with_interval", "outcomes", "prompt_perplexity", "perplexity_threshold", "setup_rails", "draw_rails", "demo_rails",
 ]
 
 REFUSAL = "I cannot help with that."
@@ -615,3 +615,41 @@ def crisis_mistakes(fn: Callable[[Reply], bool]) -> list[str]:
         if not ok:
             out.append(mistake)
     return out
+
+
+# ----------------------------------------------------------------------------------------------------------
+# A perplexity filter against optimised gibberish suffixes (notebook 12, section 5)
+
+def prompt_perplexity(chat: Any, prompts: Sequence[str]) -> np.ndarray:
+    """Perplexity of each prompt's words under the chat model (Jain et al., 2023, arXiv 2309.00614, section 4.1):
+
+        PPL(x) = exp( -(1/n) sum_{i=1..n} log p(x_i | <bos> <user> x_<i) ),
+
+    over the n word tokens of the prompt (TinyChat's context ``<bos> <user> prompt``; at most ``max_len``
+    tokens). A high value means text the model finds unlike its training data, such as a searched suffix.
+    """
+    import torch
+
+    items = validation.text_list(prompts, "prompts")
+    if not items:
+        raise ValueError("prompts must be non-empty")
+    tok, limit = chat.tokenizer, chat.model.cfg.max_len
+    enc = [tok.encode_prompt(p)[:-1][:limit] for p in items]  # drop <assistant>: score the user's words only
+    if any(len(e) < 3 for e in enc):
+        raise ValueError("every prompt needs at least one word")
+    width = max(len(e) for e in enc)
+    idx = torch.tensor([e + [tok.pad_id] * (width - len(e)) for e in enc])
+    with torch.no_grad():
+        logp = torch.log_softmax(chat.model(idx)[:, :-1].double(), dim=-1).gather(-1, idx[:, 1:, None])[..., 0]
+    out = np.empty(len(items))
+    for i, e in enumerate(enc):
+        out[i] = float(np.exp(-logp[i, 1:len(e) - 1].mean().item()))  # predict words 2.. from positions 1..
+    return out
+
+
+def perplexity_threshold(chat: Any, benign_prompts: Sequence[str], quantile: float = 1.0) -> float:
+    """The ``quantile`` of the perplexities of known-benign prompts. ``quantile=1`` is Jain et al.'s setting (the
+    largest, so none of them is flagged); 0.9 accepts flagging a tenth of such prompts."""
+    if not (0.0 < quantile <= 1.0):
+        raise ValueError(f"quantile must be in (0, 1], got {quantile}")
+    return float(np.quantile(prompt_perplexity(chat, benign_prompts), quantile))
