@@ -445,8 +445,8 @@ def test_policy_self_harm_is_support_not_block():
     assert M.action_for("violence", True).action == "block_and_review"
     assert M.action_for("hate", False) is None and M.action_for("benign", True) is None
     assert set(M.POLICY) == set(M.CATEGORIES) and all(r.action in M.ACTIONS for r in M.POLICY.values())
-    assert "116 123" in M.policy.SUPPORT_MESSAGE and "988" in M.policy.SUPPORT_MESSAGE
-    assert not M.policy.SUPPORT_MESSAGE.startswith("I cannot")
+    assert "116 123" in M.SUPPORT_MESSAGE and "988" in M.SUPPORT_MESSAGE
+    assert not M.SUPPORT_MESSAGE.startswith("I cannot")
     with pytest.raises(ValueError):
         M.action_for("spam", True)
 

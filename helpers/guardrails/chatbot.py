@@ -54,7 +54,7 @@ SAFE_ALTERNATIVES: dict[str, str] = {
     "violence": "If you are in a conflict with someone, I can help you think about how to calm it down or "
                 "who to talk to.",
     "harassment": "I can help you write a message that says what is bothering you without attacking anyone.",
-    "self_harm": moderation.policy.SUPPORT_MESSAGE,
+    "self_harm": moderation.SUPPORT_MESSAGE,
     "hate": "I can help you learn more about the people or the topic you are asking about.",
     "illegal": "I can help with a legal way to get what you need, for example who to ask or which service "
                "to use.",
@@ -147,7 +147,7 @@ def _refusal(moderator: Moderator, text: str, safe_alternative: bool) -> str:
     return f"{REFUSAL} {SAFE_ALTERNATIVES[category]}"
 
 
-SUPPORT_MESSAGE = moderation.policy.SUPPORT_MESSAGE
+SUPPORT_MESSAGE = moderation.SUPPORT_MESSAGE
 _SELF_HARM = moderation.CATEGORIES.index("self_harm")
 
 

@@ -39,7 +39,7 @@ from helpers.moderation.model import (
     train_moderator,
     validate_texts,
 )
-from helpers.moderation.policy import ACTIONS, POLICY, PolicyRule, action_for
+from helpers.moderation.policy import ACTIONS, POLICY, SUPPORT_MESSAGE, PolicyRule, action_for
 from helpers.moderation.robustness import (
     UNSEEN_OBFUSCATIONS,
     AttackResult,
@@ -68,6 +68,6 @@ __all__ = [
     "squeeze_repeats", "obfuscate", "validate_texts",
     "precision_recall_f1", "confusion_counts", "pr_curve", "average_precision", "wilson_interval",
     "robustness_table", "UNSEEN_OBFUSCATIONS", "obfuscate_unseen", "AttackResult", "greedy_char_attack",
-    "base_sentence", "clause_reuse", "cluster_bootstrap", "ACTIONS", "POLICY", "PolicyRule", "action_for",
+    "base_sentence", "clause_reuse", "cluster_bootstrap", "ACTIONS", "POLICY", "SUPPORT_MESSAGE", "PolicyRule", "action_for",
     "ThresholdView", "threshold_view", "setup_threshold", "draw_threshold", "demo_threshold",
 ]
