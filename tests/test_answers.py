@@ -132,31 +132,31 @@ def test_11_threshold_demo_answers(moderation_view):
     moderation, y, scores = moderation_view
     grid = np.round(np.arange(0.05, 0.951, 0.05), 2)
     views = {t: moderation.threshold_view(y, scores, "learned", float(t)) for t in grid}
-    # Q1: F1 between 0.74 and 0.79 from 0.3 to 0.75, peak about 0.785 near 0.6; recall 1 at 0.05 flags 555
+    # Q1: F1 between 0.73 and 0.81 from 0.25 to 0.75, peak about 0.804 near 0.6; recall 1 at 0.05 flags 555
     # of 658 benign texts (precision 0.49)
-    assert all(0.74 <= views[t].f1 <= 0.79 for t in grid if 0.3 <= t <= 0.75)
+    assert all(0.73 <= views[t].f1 <= 0.81 for t in grid if 0.25 <= t <= 0.75)
     best = max(grid, key=lambda t: views[t].f1)
-    assert best == 0.6 and round(views[best].f1, 3) == 0.785
+    assert best == 0.6 and round(views[best].f1, 3) == 0.804
     v = views[0.05]
     assert v.recall == 1.0 and int(v.confusion[0, 1]) == 555 and int(v.confusion[0].sum()) == 658
     assert round(v.precision, 2) == 0.49
     # Q2: keyword recall above 0.5 is one text
     kw = moderation.threshold_view(y, scores, "keyword", 0.55)
     assert int(kw.confusion[1, 1]) == 1 and round(kw.recall, 3) == 0.002
-    # Q3: a 5% budget (33 of 658): only t = 0.95 (28 benign, recall 0.46); t = 0.9 flags 49
+    # Q3: a 5% budget (33 of 658): only t = 0.95 (17 benign, recall 0.42); t = 0.9 flags 34
     meets = [t for t in grid if views[t].confusion[0, 1] <= 33]
-    assert meets == [0.95] and int(views[0.95].confusion[0, 1]) == 28 and round(views[0.95].recall, 2) == 0.46
-    assert int(views[0.9].confusion[0, 1]) == 49
+    assert meets == [0.95] and int(views[0.95].confusion[0, 1]) == 17 and round(views[0.95].recall, 2) == 0.42
+    assert int(views[0.9].confusion[0, 1]) == 34
 
 
 def test_11_prose_numbers(moderation_view):
     moderation, y, scores = moderation_view
     pred, kw = scores["learned"] >= 0.5, scores["keyword"] >= 0.5
-    # Summary: keyword F1 0.31 (32 words), learned F1 0.77 (precision 0.68, recall 0.89)
+    # Summary: keyword F1 0.21 (32 words), learned F1 0.79 (precision 0.71, recall 0.89)
     assert sum(len(v) for v in moderation.KEYWORDS.values()) == 32
-    assert round(moderation.precision_recall_f1(y, kw)[2], 2) == 0.31
+    assert round(moderation.precision_recall_f1(y, kw)[2], 2) == 0.21
     p, r, f = moderation.precision_recall_f1(y, pred)
-    assert (round(p, 2), round(r, 2), round(f, 2)) == (0.68, 0.89, 0.77)
+    assert (round(p, 2), round(r, 2), round(f, 2)) == (0.71, 0.89, 0.79)
     # 19 test families
     test = moderation.load_dataset().split("test")
     assert len(set(test.families)) == 19
