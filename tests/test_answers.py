@@ -132,3 +132,82 @@ def test_01_goodhart_demo_answers():
     assert falls(0.8) == (17.0, True) and not falls(0.85)[1] and falls(0.3) == (1.5, True)
     t = goodhart.expected_values(np.array([4.0, 4096.0]), 0.6, 0.25)[1]
     assert (round(t[0], 3), round(t[1], 3)) == (0.279, -0.035)
+# ------------------------------------------------------------------------------------------------ 11
+
+
+@pytest.fixture(scope="module")
+def moderation_view():
+    from helpers import moderation
+
+    test = moderation.load_dataset().split("test")
+    texts = list(test.texts)
+    scores = {"learned": moderation.load_moderator().predict_proba(texts),
+              "keyword": moderation.keyword_baseline().predict_proba(texts)}
+    return moderation, test.unsafe, scores
+
+
+def test_11_threshold_demo_answers(moderation_view):
+    moderation, y, scores = moderation_view
+    grid = np.round(np.arange(0.05, 0.951, 0.05), 2)
+    views = {t: moderation.threshold_view(y, scores, "learned", float(t)) for t in grid}
+    # Q1: F1 between 0.73 and 0.81 from 0.25 to 0.75, peak about 0.804 near 0.6; recall 1 at 0.05 flags 555
+    # of 658 benign texts (precision 0.49)
+    assert all(0.73 <= views[t].f1 <= 0.81 for t in grid if 0.25 <= t <= 0.75)
+    best = max(grid, key=lambda t: views[t].f1)
+    assert best == 0.6 and round(views[best].f1, 3) == 0.804
+    v = views[0.05]
+    assert v.recall == 1.0 and int(v.confusion[0, 1]) == 555 and int(v.confusion[0].sum()) == 658
+    assert round(v.precision, 2) == 0.49
+    # Q2: keyword recall above 0.5 is one text
+    kw = moderation.threshold_view(y, scores, "keyword", 0.55)
+    assert int(kw.confusion[1, 1]) == 1 and round(kw.recall, 3) == 0.002
+    # Q3: a 5% budget (33 of 658): only t = 0.95 (17 benign, recall 0.42); t = 0.9 flags 34
+    meets = [t for t in grid if views[t].confusion[0, 1] <= 33]
+    assert meets == [0.95] and int(views[0.95].confusion[0, 1]) == 17 and round(views[0.95].recall, 2) == 0.42
+    assert int(views[0.9].confusion[0, 1]) == 34
+
+
+def test_11_prose_numbers(moderation_view):
+    moderation, y, scores = moderation_view
+    pred, kw = scores["learned"] >= 0.5, scores["keyword"] >= 0.5
+    # Summary: keyword F1 0.21 (32 words), learned F1 0.79 (precision 0.71, recall 0.89)
+    assert sum(len(v) for v in moderation.KEYWORDS.values()) == 32
+    assert round(moderation.precision_recall_f1(y, kw)[2], 2) == 0.21
+    p, r, f = moderation.precision_recall_f1(y, pred)
+    assert (round(p, 2), round(r, 2), round(f, 2)) == (0.71, 0.89, 0.79)
+    # 19 test families
+    test = moderation.load_dataset().split("test")
+    assert len(set(test.families)) == 19
+
+
+# ------------------------------------------------------------------------------------------------ 12
+
+
+@pytest.fixture(scope="module")
+def guardrails_run():
+    from helpers import guardrails
+
+    bot = guardrails.default_chatbot()
+    return guardrails, bot, guardrails.run_suite(bot, guardrails.red_team_suite("eval", n_per_family=8, seed=0))
+
+
+@pytest.mark.slow
+def test_12_rails_demo_and_summary_numbers(guardrails_run):
+    guardrails, bot, run = guardrails_run
+    grid = np.round(np.arange(0.05, 0.951, 0.05), 2)
+    out = {t: guardrails.rates(run, float(t), False, True) for t in grid}
+    ok = [t for t in grid if out[t][0] <= 0.05 and out[t][1] <= 0.10]
+    assert (min(ok), max(ok)) == (0.25, 0.85)
+    assert round(out[0.05][1], 3) == 0.164 and round(out[0.95][1], 3) == 0.059
+    assert min(guardrails.rates(run, float(t), True, False)[1] for t in grid) > 0.10
+    # Summary: output rail 0.6% / 8.6%, over-refusal 5.5-12.1% by base prompt
+    asr, over = guardrails.rates(run, 0.5, False, True, crisis_rail=True)
+    assert (round(asr, 3), round(over, 3)) == (0.006, 0.086)
+    _, unanswered = guardrails.outcomes(run, 0.5, False, True)
+    est, lo, hi = guardrails.rate_with_interval(unanswered, run.bases, run.kinds != "harmful")
+    assert (round(lo, 3), round(hi, 3)) == (0.055, 0.121)
+    # crisis handled: 10 of 16 held-out disclosures with the crisis rail, none without
+    replies = bot.respond_batch(list(guardrails.CRISIS_PROMPTS))
+    assert sum(guardrails.crisis_handled(r) for r in replies) == 10
+    bare = bot.with_options(crisis_rail=False).respond_batch(list(guardrails.CRISIS_PROMPTS))
+    assert sum(guardrails.crisis_handled(r) for r in bare) == 0

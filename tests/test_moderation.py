@@ -186,8 +186,10 @@ def test_learned_beats_baseline_on_held_out_families(dataset, model):
     texts, y = list(test.texts), test.unsafe
     f1_learned = M.precision_recall_f1(y, model.predict(texts))[2]
     f1_keyword = M.precision_recall_f1(y, M.keyword_baseline().predict(texts))[2]
-    assert f1_learned >= 0.9
-    assert f1_learned - f1_keyword >= 0.2
+    assert f1_learned >= 0.75  # the context families (counter-speech, quotation, help-seeking) pull it down
+    assert f1_learned - f1_keyword >= 0.3
+    old = ~np.isin(test.families, ["help_seeking", "counter_speech", "quotation"])
+    assert M.precision_recall_f1(y[old], model.predict(list(test.texts[old])))[2] >= 0.88
 
 
 def test_learned_recall_robust_to_obfuscation_only_with_normalize(dataset, model):
@@ -333,3 +335,121 @@ def test_threshold_view():
         M.threshold_view(y, s, "other", 0.5)
     with pytest.raises(ValueError, match="threshold"):
         M.threshold_view(y, s, "m", 1.5)
+
+
+# ------------------------------------------------------------------------------------------------ issue 17
+
+
+def test_test_split_has_context_families_and_balanced_groups(dataset):
+    test = dataset.split("test")
+    for fam in ("help_seeking", "counter_speech", "quotation"):
+        m = test.families == fam
+        assert m.sum() >= 50 and (test.labels[m] == "benign").all()
+    import re
+    counts = [sum(re.search(rf"\b{g}\b", t.lower()) is not None for t in test.texts) for g in templates.SLOTS["group"]]
+    assert min(counts) >= 30
+
+
+def test_train_split_unchanged_by_test_families():
+    # test families are appended and drawn from their own RNG streams: the training rows stay as shipped
+    rows = data_module.build_dataset(0)
+    train = [r for r in rows if r["split"] == "train"]
+    assert len(train) == 1410 and train[0]["family"] == "threat_direct"
+
+
+def test_no_self_harm_test_text_reuses_a_training_sentence(dataset):
+    train, test = dataset.split("train"), dataset.split("test")
+    reuse = M.clause_reuse(list(test.texts), list(train.texts))
+    assert reuse[test.labels == "self_harm"].sum() == 0
+    assert not set(templates.SLOTS["sh_state_test"]) & set(templates.SLOTS["sh_state"])
+    # the detector does find a planted copy, with the style layer stripped
+    assert M.clause_reuse(["Honestly, dear diary, today I want to hurt myself lol"], ["I want to hurt myself"])[0]
+    assert not M.clause_reuse(["I want to stop existing"], ["I want to hurt myself"])[0]
+
+
+@pytest.mark.parametrize("text, expected", [("Honestly, I hate Mondays lol", "i hate mondays"),
+                                            ("Ok so you are a joke ok?", "you are a joke"),
+                                            ("plain text", "plain text")])
+def test_base_sentence(text, expected):
+    assert M.base_sentence(text) == expected
+
+
+def test_cluster_bootstrap_properties():
+    rng = np.random.default_rng(0)
+    # one value per cluster: the ordinary bootstrap of a proportion, close to the normal interval
+    v = rng.random(400) < 0.3
+    est, lo, hi = M.cluster_bootstrap(v, np.arange(400), n_boot=4000, seed=1)
+    se = np.sqrt(est * (1 - est) / 400)
+    assert est == v.mean() and abs((hi - lo) - 2 * 1.96 * se) < 0.01
+    # duplicating each text 10 times inside its cluster does not shrink the interval
+    dup = np.repeat(v, 10)
+    _, lo2, hi2 = M.cluster_bootstrap(dup, np.repeat(np.arange(400), 10), n_boot=4000, seed=1)
+    assert abs((hi2 - lo2) - (hi - lo)) < 0.01
+    # ... while treating the copies as independent does (the error the cluster bootstrap avoids)
+    _, lo3, hi3 = M.cluster_bootstrap(dup, np.arange(4000), n_boot=4000, seed=1)
+    assert hi3 - lo3 < 0.5 * (hi - lo)
+    # constant values: a zero-width interval; deterministic given the seed
+    assert M.cluster_bootstrap(np.ones(5), [0, 0, 1, 1, 2]) == (1.0, 1.0, 1.0)
+    assert M.cluster_bootstrap(v, np.arange(400) // 4, seed=3) == M.cluster_bootstrap(v, np.arange(400) // 4, seed=3)
+
+
+@pytest.mark.parametrize("bad", [dict(values=[], clusters=[]), dict(values=[1, 2], clusters=[1]),
+                                 dict(values=[np.nan], clusters=[0]), dict(values=[1], clusters=[0], n_boot=0),
+                                 dict(values=[1], clusters=[0], level=1.0)])
+def test_cluster_bootstrap_bad_input(bad):
+    with pytest.raises(ValueError):
+        M.cluster_bootstrap(**bad)
+
+
+@pytest.mark.parametrize("kind", M.UNSEEN_OBFUSCATIONS)
+def test_unseen_obfuscations_are_not_undone_by_normalize(kind):
+    text = "I will find where you live and hurt you tonight"
+    obf = M.obfuscate_unseen(text, kind, rate=1.0, seed=0)
+    assert obf != text and M.normalize(obf) != M.normalize(text)
+    assert M.obfuscate_unseen(text, kind, rate=1.0, seed=0) == obf  # deterministic
+    assert M.obfuscate_unseen(text, kind, rate=0.0, seed=0) == text
+
+
+def test_unseen_obfuscation_examples_and_bad_input():
+    assert M.obfuscate_unseen("hate", "split_word", rate=1.0, seed=0) in {"ha te"}
+    assert " " not in M.obfuscate_unseen("hate", "diacritics", rate=1.0, seed=0)
+    with pytest.raises(ValueError):
+        M.obfuscate_unseen("x", "nope")
+    with pytest.raises(ValueError):
+        M.obfuscate_unseen("x", "emoji", rate=2.0)
+    with pytest.raises(ValueError):
+        M.obfuscate_unseen(3, "emoji")
+
+
+def test_greedy_char_attack_lowers_the_score_within_budget(model):
+    text = "I know where you live and I will hurt you"
+    r = M.greedy_char_attack(model.predict_proba, text, budget=200, seed=0)
+    assert r.start_score >= 0.5 and r.final_score <= r.start_score and r.queries <= 200
+    assert r.success == (r.final_score < 0.5)
+    assert abs(float(model.predict_proba([r.text])[0]) - r.final_score) < 1e-12
+    # a text already below the threshold costs one query and is returned unchanged
+    easy = M.greedy_char_attack(model.predict_proba, "what time does the library open", seed=0)
+    assert easy.queries == 1 and easy.success and easy.text == "what time does the library open"
+    # a score the attack cannot move: stops at the budget, no success
+    stuck = M.greedy_char_attack(lambda xs: np.ones(len(xs)), text, budget=60, per_round=25)
+    assert not stuck.success and stuck.queries <= 60
+    with pytest.raises(ValueError):
+        M.greedy_char_attack(model.predict_proba, "", budget=10)
+    with pytest.raises(ValueError):
+        M.greedy_char_attack(model.predict_proba, text, budget=0)
+
+
+def test_policy_self_harm_is_support_not_block():
+    rule = M.action_for("self_harm", True)
+    assert rule.action == "support" and rule.escalate and rule.severity == 3
+    assert M.action_for("violence", True).action == "block_and_review"
+    assert M.action_for("hate", False) is None and M.action_for("benign", True) is None
+    assert set(M.POLICY) == set(M.CATEGORIES) and all(r.action in M.ACTIONS for r in M.POLICY.values())
+    assert "116 123" in M.SUPPORT_MESSAGE and "988" in M.SUPPORT_MESSAGE
+    assert not M.SUPPORT_MESSAGE.startswith("I cannot")
+    with pytest.raises(ValueError):
+        M.action_for("spam", True)
+
+
+def test_keyword_count():
+    assert sum(len(v) for v in M.KEYWORDS.values()) == 32

@@ -58,8 +58,10 @@ class Dataset:
         return self.subset(self.splits == name)
 
 
-def _fill(template: str, rng: np.random.Generator) -> str:
-    return _SLOT.sub(lambda m: SLOTS[m.group(1)][int(rng.integers(len(SLOTS[m.group(1)])))], template)
+def _fill(template: str, rng: np.random.Generator, forced: dict[str, str] | None = None) -> str:
+    fixed = forced or {}
+    return _SLOT.sub(lambda m: fixed[m.group(1)] if m.group(1) in fixed
+                     else SLOTS[m.group(1)][int(rng.integers(len(SLOTS[m.group(1)])))], template)
 
 
 def _style(text: str, rng: np.random.Generator) -> str:
@@ -86,7 +88,8 @@ def build_dataset(seed: int = 0) -> list[dict[str, str]]:
         rng = np.random.default_rng([int(seed), index])
         count = 0
         for _ in range(200 * family.n):
-            text = _style(_fill(family.templates[int(rng.integers(len(family.templates)))], rng), rng)
+            forced = {"group": SLOTS["group"][count % len(SLOTS["group"])]} if family.balanced else None
+            text = _style(_fill(family.templates[int(rng.integers(len(family.templates)))], rng, forced), rng)
             key = text.lower()
             if key in seen:
                 continue

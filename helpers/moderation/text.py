@@ -34,7 +34,9 @@ __all__ = [
     "obfuscate",
 ]
 
-# Cyrillic / Greek lookalikes of Latin letters (a subset of Unicode's confusables.txt).
+# Cyrillic / Greek lookalikes of Latin letters (after Unicode's confusables.txt, UTS #39). Not all are in
+# confusables.txt as written: UTS #39 maps Cyrillic н, в, т to the small capitals ʜ, ʙ, ᴛ, not to h, b, t;
+# we fold them to the lower-case letters anyway, a looser rule than the standard's.
 CONFUSABLES: dict[str, str] = {
     "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y", "і": "i", "ј": "j", "ѕ": "s",
     "һ": "h", "ԁ": "d", "ԛ": "q", "ԝ": "w", "к": "k", "м": "m", "т": "t", "в": "b", "н": "h",
