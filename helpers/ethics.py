@@ -35,6 +35,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from helpers.plotting import COLORS, label_axes
+from helpers.stats import cluster_bootstrap
 from helpers.validation import finite_matrix
 from helpers.widgets import InteractiveFigure, float_slider
 
@@ -470,34 +471,6 @@ def bias_aucs(score: np.ndarray, y_true: np.ndarray, in_group: np.ndarray) -> di
     pos, neg = y == 1, y == 0
     return {"subgroup_auc": auc(s[gm & pos], s[gm & neg]), "bpsn_auc": auc(s[~gm & pos], s[gm & neg]),
             "bnsp_auc": auc(s[gm & pos], s[~gm & neg])}
-
-
-def cluster_bootstrap(statistic, n: int, clusters: np.ndarray | None = None, n_boot: int = 1000,
-                      seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
-    """Percentile bootstrap interval of ``statistic(index_array)`` over ``n`` examples.
-
-    With ``clusters`` (one label per example), whole clusters are resampled with replacement, so near-duplicate
-    examples (texts from one template family) move together and the interval does not pretend they are
-    independent (Field & Welsh 2007). Returns (point estimate, low, high); NaN replicates are dropped."""
-    if n < 1 or n_boot < 1 or not (0 < level < 1):
-        raise ValueError(f"need n >= 1, n_boot >= 1 and 0 < level < 1, got {n}, {n_boot}, {level}")
-    rng = np.random.default_rng(seed)
-    cl = np.arange(n) if clusters is None else np.asarray(clusters)
-    if cl.shape != (n,):
-        raise ValueError(f"clusters must hold one label per example ({n}), got shape {cl.shape}")
-    labels, inverse = np.unique(cl, return_inverse=True)
-    members = [np.flatnonzero(inverse == c) for c in range(len(labels))]
-    reps = []
-    for _ in range(int(n_boot)):
-        pick = rng.integers(0, len(labels), len(labels))
-        reps.append(statistic(np.concatenate([members[c] for c in pick])))
-    reps = np.array(reps, dtype=float)
-    reps = reps[np.isfinite(reps)]
-    point = float(statistic(np.arange(n)))
-    if reps.size == 0:
-        return point, float("nan"), float("nan")
-    lo, hi = np.quantile(reps, [(1 - level) / 2, (1 + level) / 2])
-    return point, float(lo), float(hi)
 
 
 def bias_audit(score: np.ndarray, y_true: np.ndarray, in_group: np.ndarray, clusters: np.ndarray,

@@ -1,9 +1,11 @@
-"""Small statistics shared by topic modules: KL divergence, the best-of-n KL formula, the Wilson interval.
+"""Small statistics shared by topic modules: KL divergence, the best-of-n KL formula, the Wilson interval, cluster
+bootstrap intervals.
 
 Each concept is written once here and re-exported by the notebook modules that teach it
 (``preferences.kl_divergence`` and ``constraints.kl_divergence`` are this ``kl_divergence``;
 ``goodhart.best_of_n_kl`` and ``preferences.best_of_n_kl`` are this ``best_of_n_kl``;
-``moderation.wilson_interval`` is this ``wilson_interval``).
+``moderation.wilson_interval`` is this ``wilson_interval``; ``ethics.cluster_bootstrap`` and
+``moderation.cluster_bootstrap_mean`` are these).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["kl_divergence", "best_of_n_kl", "wilson_interval"]
+__all__ = ["kl_divergence", "best_of_n_kl", "wilson_interval", "cluster_bootstrap", "cluster_bootstrap_mean"]
 
 
 def kl_divergence(p: Any, q: Any, axis: int = -1) -> Any:
@@ -66,3 +68,63 @@ def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     centre = (p + z**2 / (2 * n)) / denom
     half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+def cluster_bootstrap(statistic, n: int, clusters: np.ndarray | None = None, n_boot: int = 1000,
+                      seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+    """Percentile bootstrap interval of ``statistic(index_array)`` over ``n`` examples.
+
+    With ``clusters`` (one label per example), whole clusters are resampled with replacement, so near-duplicate
+    examples (texts from one template family) move together and the interval does not pretend they are
+    independent (Field & Welsh 2007). Returns (point estimate, low, high); NaN replicates are dropped. For a
+    plain mean, ``cluster_bootstrap_mean`` does the same in one vectorised step."""
+    if n < 1 or n_boot < 1 or not (0 < level < 1):
+        raise ValueError(f"need n >= 1, n_boot >= 1 and 0 < level < 1, got {n}, {n_boot}, {level}")
+    rng = np.random.default_rng(seed)
+    cl = np.arange(n) if clusters is None else np.asarray(clusters)
+    if cl.shape != (n,):
+        raise ValueError(f"clusters must hold one label per example ({n}), got shape {cl.shape}")
+    labels, inverse = np.unique(cl, return_inverse=True)
+    members = [np.flatnonzero(inverse == c) for c in range(len(labels))]
+    reps = []
+    for _ in range(int(n_boot)):
+        pick = rng.integers(0, len(labels), len(labels))
+        reps.append(statistic(np.concatenate([members[c] for c in pick])))
+    reps = np.array(reps, dtype=float)
+    reps = reps[np.isfinite(reps)]
+    point = float(statistic(np.arange(n)))
+    if reps.size == 0:
+        return point, float("nan"), float("nan")
+    lo, hi = np.quantile(reps, [(1 - level) / 2, (1 + level) / 2])
+    return point, float(lo), float(hi)
+
+
+def cluster_bootstrap_mean(values: Any, clusters: Any, *, n_boot: int = 2000, level: float = 0.95,
+                      seed: int = 0) -> tuple[float, float, float]:
+    """Mean of ``values`` with a percentile interval from resampling whole clusters with replacement.
+
+    Each draw picks as many clusters as there are, with replacement (multinomial weights), and computes the
+    ratio estimator sum(cluster totals) / sum(cluster sizes) (Davison & Hinkley 1997, section 3.8; Field &
+    Welsh 2007). Returns ``(estimate, low, high)``. With one text per cluster it is the ordinary bootstrap.
+    The special case of ``cluster_bootstrap`` for a mean, kept separate because it is vectorised (one matrix
+    product for all draws instead of a Python loop) and draws its cluster weights differently (multinomial), so
+    the two do not give bit-identical intervals on the same seed.
+    """
+    v = np.asarray(values, dtype=float)
+    c = np.asarray(clusters)
+    if v.ndim != 1 or v.size == 0 or c.shape != v.shape:
+        raise ValueError(f"values and clusters must be 1-D, non-empty, same shape; got {v.shape}, {c.shape}")
+    if not np.all(np.isfinite(v)):
+        raise ValueError("values must be finite")
+    if not (isinstance(n_boot, int) and n_boot > 0) or not (0.0 < level < 1.0):
+        raise ValueError(f"n_boot must be a positive int and level in (0, 1), got {n_boot!r}, {level!r}")
+    _, inverse = np.unique(c, return_inverse=True)
+    sums = np.bincount(inverse, weights=v)
+    sizes = np.bincount(inverse).astype(float)
+    g = len(sizes)
+    rng = np.random.default_rng(seed)
+    w = rng.multinomial(g, np.full(g, 1.0 / g), size=n_boot).astype(float)
+    draws = (w @ sums) / (w @ sizes)
+    alpha = (1.0 - level) / 2.0
+    lo, hi = np.quantile(draws, [alpha, 1.0 - alpha])
+    return float(v.mean()), float(lo), float(hi)

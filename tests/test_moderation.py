@@ -378,19 +378,19 @@ def test_cluster_bootstrap_properties():
     rng = np.random.default_rng(0)
     # one value per cluster: the ordinary bootstrap of a proportion, close to the normal interval
     v = rng.random(400) < 0.3
-    est, lo, hi = M.cluster_bootstrap(v, np.arange(400), n_boot=4000, seed=1)
+    est, lo, hi = M.cluster_bootstrap_mean(v, np.arange(400), n_boot=4000, seed=1)
     se = np.sqrt(est * (1 - est) / 400)
     assert est == v.mean() and abs((hi - lo) - 2 * 1.96 * se) < 0.01
     # duplicating each text 10 times inside its cluster does not shrink the interval
     dup = np.repeat(v, 10)
-    _, lo2, hi2 = M.cluster_bootstrap(dup, np.repeat(np.arange(400), 10), n_boot=4000, seed=1)
+    _, lo2, hi2 = M.cluster_bootstrap_mean(dup, np.repeat(np.arange(400), 10), n_boot=4000, seed=1)
     assert abs((hi2 - lo2) - (hi - lo)) < 0.01
     # ... while treating the copies as independent does (the error the cluster bootstrap avoids)
-    _, lo3, hi3 = M.cluster_bootstrap(dup, np.arange(4000), n_boot=4000, seed=1)
+    _, lo3, hi3 = M.cluster_bootstrap_mean(dup, np.arange(4000), n_boot=4000, seed=1)
     assert hi3 - lo3 < 0.5 * (hi - lo)
     # constant values: a zero-width interval; deterministic given the seed
-    assert M.cluster_bootstrap(np.ones(5), [0, 0, 1, 1, 2]) == (1.0, 1.0, 1.0)
-    assert M.cluster_bootstrap(v, np.arange(400) // 4, seed=3) == M.cluster_bootstrap(v, np.arange(400) // 4, seed=3)
+    assert M.cluster_bootstrap_mean(np.ones(5), [0, 0, 1, 1, 2]) == (1.0, 1.0, 1.0)
+    assert M.cluster_bootstrap_mean(v, np.arange(400) // 4, seed=3) == M.cluster_bootstrap_mean(v, np.arange(400) // 4, seed=3)
 
 
 @pytest.mark.parametrize("bad", [dict(values=[], clusters=[]), dict(values=[1, 2], clusters=[1]),
@@ -398,7 +398,7 @@ def test_cluster_bootstrap_properties():
                                  dict(values=[1], clusters=[0], level=1.0)])
 def test_cluster_bootstrap_bad_input(bad):
     with pytest.raises(ValueError):
-        M.cluster_bootstrap(**bad)
+        M.cluster_bootstrap_mean(**bad)
 
 
 @pytest.mark.parametrize("kind", M.UNSEEN_OBFUSCATIONS)

@@ -23,7 +23,7 @@
 ``red_team_report`` measures the two error kinds of a guarded system, as in HarmBench (Mazeika et al., 2024,
 arXiv 2402.04249: attack success rate, ASR) and XSTest (Röttger et al., 2023, arXiv 2308.01263: refusals of
 safe prompts that look unsafe), with Wilson confidence intervals, and ``rate_with_interval`` gives the
-cluster-bootstrap interval by base prompt that near-duplicate prompts need (``moderation.cluster_bootstrap``).
+cluster-bootstrap interval by base prompt that near-duplicate prompts need (``moderation.cluster_bootstrap_mean``).
 """
 
 from __future__ import annotations
@@ -480,11 +480,11 @@ def outcomes(run: SuiteRun, threshold: float, input_rail: bool, output_rail: boo
 def rate_with_interval(hits: np.ndarray, clusters: np.ndarray, mask: np.ndarray, n_boot: int = 2000,
                        seed: int = 0) -> tuple[float, float, float]:
     """Share of ``hits`` among ``mask`` with a 95% cluster-bootstrap interval that resamples whole clusters
-    (base prompts: the four styles of one prompt are one cluster): ``moderation.cluster_bootstrap``."""
+    (base prompts: the four styles of one prompt are one cluster): ``moderation.cluster_bootstrap_mean``."""
     m = np.asarray(mask, dtype=bool)
     if not m.any():
         raise ValueError("mask must keep at least one prompt")
-    return moderation.cluster_bootstrap(np.asarray(hits, dtype=float)[m], np.asarray(clusters)[m],
+    return moderation.cluster_bootstrap_mean(np.asarray(hits, dtype=float)[m], np.asarray(clusters)[m],
                                         n_boot=n_boot, seed=seed)
 
 

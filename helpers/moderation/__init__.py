@@ -45,7 +45,7 @@ from helpers.moderation.robustness import (
     AttackResult,
     base_sentence,
     clause_reuse,
-    cluster_bootstrap,
+    cluster_bootstrap_mean,
     greedy_char_attack,
     obfuscate_unseen,
 )
@@ -68,6 +68,6 @@ __all__ = [
     "squeeze_repeats", "obfuscate", "validate_texts",
     "precision_recall_f1", "confusion_counts", "pr_curve", "average_precision", "wilson_interval",
     "robustness_table", "UNSEEN_OBFUSCATIONS", "obfuscate_unseen", "AttackResult", "greedy_char_attack",
-    "base_sentence", "clause_reuse", "cluster_bootstrap", "ACTIONS", "POLICY", "SUPPORT_MESSAGE", "PolicyRule", "action_for",
+    "base_sentence", "clause_reuse", "cluster_bootstrap_mean", "ACTIONS", "POLICY", "SUPPORT_MESSAGE", "PolicyRule", "action_for",
     "ThresholdView", "threshold_view", "setup_threshold", "draw_threshold", "demo_threshold",
 ]

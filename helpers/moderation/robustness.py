@@ -9,7 +9,7 @@
   budget, repeatedly apply the single-character edit that lowers the moderator's score most.
 * ``base_sentence`` / ``clause_reuse``: strip the data set's neutral style layer and find test texts that
   contain a whole training sentence (memory, not generalisation).
-* ``cluster_bootstrap``: a percentile bootstrap that resamples whole clusters (families, base sentences)
+* ``cluster_bootstrap_mean`` (from ``helpers.stats``): a percentile bootstrap that resamples whole clusters (families, base sentences)
   instead of texts (Davison & Hinkley 1997, section 3.8; Field & Welsh 2007), because near-duplicate texts
   are not independent and a per-text interval is too narrow.
 """
@@ -19,15 +19,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from helpers.moderation.templates import PREFIXES, SUFFIXES
+from helpers.stats import cluster_bootstrap_mean
 from helpers.validation import text_list
 
 __all__ = ["UNSEEN_OBFUSCATIONS", "obfuscate_unseen", "AttackResult", "greedy_char_attack", "base_sentence",
-           "clause_reuse", "cluster_bootstrap"]
+           "clause_reuse", "cluster_bootstrap_mean"]
 
 UNSEEN_OBFUSCATIONS: tuple[str, ...] = ("diacritics", "rare_homoglyph", "split_word", "misspelling", "emoji",
                                         "leet_symbols")
@@ -182,29 +182,3 @@ def clause_reuse(test_texts: Sequence[str], train_texts: Sequence[str], min_word
     return out
 
 
-def cluster_bootstrap(values: Any, clusters: Any, *, n_boot: int = 2000, level: float = 0.95,
-                      seed: int = 0) -> tuple[float, float, float]:
-    """Mean of ``values`` with a percentile interval from resampling whole clusters with replacement.
-
-    Each draw picks as many clusters as there are, with replacement (multinomial weights), and computes the
-    ratio estimator sum(cluster totals) / sum(cluster sizes) (Davison & Hinkley 1997, section 3.8; Field &
-    Welsh 2007). Returns ``(estimate, low, high)``. With one text per cluster it is the ordinary bootstrap.
-    """
-    v = np.asarray(values, dtype=float)
-    c = np.asarray(clusters)
-    if v.ndim != 1 or v.size == 0 or c.shape != v.shape:
-        raise ValueError(f"values and clusters must be 1-D, non-empty, same shape; got {v.shape}, {c.shape}")
-    if not np.all(np.isfinite(v)):
-        raise ValueError("values must be finite")
-    if not (isinstance(n_boot, int) and n_boot > 0) or not (0.0 < level < 1.0):
-        raise ValueError(f"n_boot must be a positive int and level in (0, 1), got {n_boot!r}, {level!r}")
-    _, inverse = np.unique(c, return_inverse=True)
-    sums = np.bincount(inverse, weights=v)
-    sizes = np.bincount(inverse).astype(float)
-    g = len(sizes)
-    rng = np.random.default_rng(seed)
-    w = rng.multinomial(g, np.full(g, 1.0 / g), size=n_boot).astype(float)
-    draws = (w @ sums) / (w @ sizes)
-    alpha = (1.0 - level) / 2.0
-    lo, hi = np.quantile(draws, [alpha, 1.0 - alpha])
-    return float(v.mean()), float(lo), float(hi)
