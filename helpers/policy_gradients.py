@@ -30,7 +30,7 @@ from helpers.plotting import COLORS
 __all__ = [
     "group_advantages", "rloo_advantages", "reinforce_advantages", "ppo_clip_loss", "clipped_objective",
     "kl_penalized_rewards", "bandit_gradient", "bandit_gradient_samples", "METHODS", "ScoredAnswers",
-    "score_answers", "fit_reward_model", "PGResult", "pg_train", "evaluate_pg", "setup_beta", "draw_beta",
+    "score_answers", "fit_reward_model", "PGResult", "pg_train", "evaluate_pg", "beta_sweep", "setup_beta", "draw_beta",
     "demo_beta", "beta_view",
 ]
 
@@ -401,6 +401,23 @@ def evaluate_pg(policy: Any, reference: Any, w: Any, examples: Any, n_samples: i
 
 
 # ------------------------------------------------------------------------------------------- the beta demo
+def beta_sweep(reference: Any, w: Any, examples: Any, betas: tuple[float, ...] = (0.0, 0.02, 0.05, 0.1),
+               method: str = "rloo", seeds: tuple[int, ...] = (0,), progress: bool = False,
+               **train_kw: Any) -> dict[str, Any]:
+    """``pg_train`` at each beta (same prompts and seeds): the per-step curves of learned reward, gold reward and
+    KL, averaged over ``seeds``, as a plain dict {"betas", "method", "runs": {str(beta): {"kl", "gold",
+    "learned"}}} (what ``demo_beta`` shows; computed in the notebook run)."""
+    if len(betas) == 0 or len(seeds) == 0:
+        raise ValueError("betas and seeds must not be empty")
+    out: dict[str, Any] = {"betas": [float(b) for b in betas], "method": method, "runs": {}}
+    for b in betas:
+        runs = [pg_train(reference, w, examples, method=method, beta=float(b), seed=s, progress=progress,
+                         **train_kw) for s in seeds]
+        out["runs"][str(float(b))] = {k: np.mean([getattr(r, k) for r in runs], axis=0).round(4).tolist()
+                                      for k in ("kl", "gold", "learned")}
+    return out
+
+
 def beta_view(sweep: dict[str, Any], beta: float) -> dict[str, Any]:
     """What the beta slider shows: for one beta of ``sweep`` ({"betas": [...], "runs": {str(beta): {"kl",
     "gold", "learned"}}, each a per-step list}) the training curves, and every beta's end point."""
@@ -442,12 +459,21 @@ def draw_beta(handles: dict[str, Any], view: dict[str, Any], **values: Any) -> N
     handles["title"].set_text(f"beta = {view['beta']:g}: KL {run['kl'][-1]:.1f} nats at the end")
 
 
-def demo_beta(sweep: dict[str, Any]) -> Any:
-    """A slider over the betas of ``sweep`` (precomputed in the notebook run, not shipped): the end points of
-    every beta (learned and gold reward against KL) and the training curves of the chosen one."""
+def demo_beta(sweep: dict[str, Any] | None = None) -> Any:
+    """A slider over the betas of ``sweep`` (precomputed in the notebook run by ``beta_sweep``, not shipped): the
+    end points of every beta (learned and gold reward against KL) and the training curves of the chosen one.
+    Without a sweep, a small one is computed (3 betas, 6 steps: a few seconds)."""
     import ipywidgets as widgets
 
     from helpers.widgets import InteractiveFigure
+
+    if sweep is None:
+        from helpers import tinylm
+
+        base = tinylm.load_tinychat()
+        w = fit_reward_model(base, n_per_family=1, n_samples=4, n_forced=1, n_pairs=100)
+        ex = [e for k in tinylm.KINDS for e in tinylm.eval_prompts(k, "train", 2, seed=3)]
+        sweep = beta_sweep(base, w, ex, betas=(0.0, 0.05, 0.2), steps=6, n_prompts=6, lr=1e-3)
 
     betas = [float(b) for b in sweep["betas"]]
     control = widgets.SelectionSlider(options=betas, value=betas[len(betas) // 2], description="beta",
