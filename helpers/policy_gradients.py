@@ -406,15 +406,17 @@ def beta_sweep(reference: Any, w: Any, examples: Any, betas: tuple[float, ...] =
                **train_kw: Any) -> dict[str, Any]:
     """``pg_train`` at each beta (same prompts and seeds): the per-step curves of learned reward, gold reward and
     KL, averaged over ``seeds``, as a plain dict {"betas", "method", "runs": {str(beta): {"kl", "gold",
-    "learned"}}} (what ``demo_beta`` shows; computed in the notebook run)."""
+    "learned"}}, "policies": {str(beta): the first seed's policy}} (what ``demo_beta`` shows; computed in the
+    notebook run)."""
     if len(betas) == 0 or len(seeds) == 0:
         raise ValueError("betas and seeds must not be empty")
-    out: dict[str, Any] = {"betas": [float(b) for b in betas], "method": method, "runs": {}}
+    out: dict[str, Any] = {"betas": [float(b) for b in betas], "method": method, "runs": {}, "policies": {}}
     for b in betas:
         runs = [pg_train(reference, w, examples, method=method, beta=float(b), seed=s, progress=progress,
                          **train_kw) for s in seeds]
         out["runs"][str(float(b))] = {k: np.mean([getattr(r, k) for r in runs], axis=0).round(4).tolist()
                                       for k in ("kl", "gold", "learned")}
+        out["policies"][str(float(b))] = runs[0].policy
     return out
 
 
