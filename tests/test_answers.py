@@ -114,3 +114,20 @@ def test_10_arl_prose():
     """Summary: ARL0 465 at h = 5 and about 9,500 at h = 8."""
     assert round(monitoring.cusum_arl(5.0, 0.5)) == 465 and round(monitoring.cusum_arl(8.0, 0.5), -2) == 9500
 
+
+
+def test_14_beta_demo_answers():
+    """14's demo answers: the KL at the end falls as beta grows; at beta = 0 the learned reward climbs (by more
+    than 1) while the gold reward rises by less (the notebook's sweep settings)."""
+    from helpers import policy_gradients as pg
+    from helpers import tinylm
+
+    base = tinylm.load_tinychat()
+    w = pg.fit_reward_model(base, n_pairs=300, seed=0)
+    train = [e for k in tinylm.KINDS for e in tinylm.eval_prompts(k, "train", 4, seed=3)]
+    kw = {"steps": 30, "n_prompts": 6, "group": 4, "lr": 5e-4, "max_new_tokens": 16, "ppo_epochs": 2}
+    sweep = pg.beta_sweep(base, w, train, betas=(0.0, 0.2), method="rloo", seeds=(0,), **kw)
+    free, tight = sweep["runs"]["0.0"], sweep["runs"]["0.2"]
+    assert free["kl"][-1] > tight["kl"][-1]
+    assert free["learned"][-1] - free["learned"][0] > 1
+    assert free["gold"][-1] - free["gold"][0] < free["learned"][-1] - free["learned"][0]
