@@ -22,7 +22,7 @@ private names.
 | `moderation` | 11 (12 uses the moderator) | keyword and learned moderators, how to measure them |
 | `guardrails` | 12 | a guarded chatbot: input and output rails, red-teaming |
 | `rlhf` | 13 | DPO on TinyChat, evaluation, the beta sweep |
-| `policy_gradients` | 14 | policy-gradient RLHF (added by its own branch) |
+| `policy_gradients` | 14 | REINFORCE, RLOO, GRPO, PPO's clipped loss, the KL-penalised RLHF loop on TinyChat |
 | **floor** | | |
 | `tinylm` | 02, 05, 06, 08, 12, 13 | TinyChat: the course's own 2-layer GPT, its corpus and exact judges |
 | `smollm` | 00 (and later notebooks) | the real model, SmolLM2-135M-Instruct, run by our own torch code |

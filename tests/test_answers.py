@@ -211,3 +211,18 @@ def test_12_rails_demo_and_summary_numbers(guardrails_run):
     assert sum(guardrails.crisis_handled(r) for r in replies) == 10
     bare = bot.with_options(crisis_rail=False).respond_batch(list(guardrails.CRISIS_PROMPTS))
     assert sum(guardrails.crisis_handled(r) for r in bare) == 0
+def test_14_beta_demo_answers():
+    """14's demo answers: the KL at the end falls as beta grows; at beta = 0 the learned reward climbs (by more
+    than 1) while the gold reward rises by less (the notebook's sweep settings)."""
+    from helpers import policy_gradients as pg
+    from helpers import tinylm
+
+    base = tinylm.load_tinychat()
+    w = pg.fit_reward_model(base, n_pairs=300, seed=0)
+    train = [e for k in tinylm.KINDS for e in tinylm.eval_prompts(k, "train", 4, seed=3)]
+    kw = {"steps": 30, "n_prompts": 6, "group": 4, "lr": 5e-4, "max_new_tokens": 16, "ppo_epochs": 2}
+    sweep = pg.beta_sweep(base, w, train, betas=(0.0, 0.2), method="rloo", seeds=(0,), **kw)
+    free, tight = sweep["runs"]["0.0"], sweep["runs"]["0.2"]
+    assert free["kl"][-1] > tight["kl"][-1]
+    assert free["learned"][-1] - free["learned"][0] > 1
+    assert free["gold"][-1] - free["gold"][0] < free["learned"][-1] - free["learned"][0]
