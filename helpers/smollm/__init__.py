@@ -13,10 +13,10 @@ from __future__ import annotations
 import importlib
 
 __all__ = ["SmolChat", "load_smollm", "SmolLlama", "SmolTokenizer", "SmolConfig", "gguf_path", "read_gguf",
-           "MODEL"]
+           "MODEL", "is_refusal_text", "REFUSAL_PHRASES"]
 
 MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
-_WHERE = {"SmolChat": "chat", "load_smollm": "chat", "SmolLlama": "model", "SmolTokenizer": "tokenizer",
+_WHERE = {"SmolChat": "chat", "load_smollm": "chat", "is_refusal_text": "chat", "REFUSAL_PHRASES": "chat", "SmolLlama": "model", "SmolTokenizer": "tokenizer",
           "SmolConfig": "weights", "gguf_path": "weights", "read_gguf": "weights"}
 
 
