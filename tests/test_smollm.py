@@ -198,3 +198,24 @@ def test_rope_rotates_and_positions_count_from_the_first_real_token():
     assert torch.allclose(y.norm(dim=-1), x.norm(dim=-1), atol=1e-5) and torch.equal(y[..., 0, :], x[..., 0, :])
     mask = torch.tensor([[0, 0, 1, 1], [1, 1, 1, 1]])
     assert positions_from_mask(mask).tolist() == [[0, 0, 0, 1], [0, 1, 2, 3]]
+
+
+def test_notebook_00_prompts_are_far_from_ties(chat):
+    """Notebook 00 stores SmolLM2's greedy answers to MEET_PROMPTS (20 tokens): no step may be near a tie, or
+    another CPU kernel could flip it."""
+    from helpers import start
+
+    assert min(min(chat.greedy_margins(p, max_new_tokens=20)) for p in start.MEET_PROMPTS) > 0.01
+
+
+def test_compare_models(chat):
+    from helpers import start
+    from helpers.tinylm import load_tinychat
+
+    answers = start.compare_models("What is the capital of France?", load_tinychat(), chat, max_new_tokens=8)
+    assert set(answers) == {"TinyChat", "SmolLM2"} and "Paris" in answers["SmolLM2"]
+    for bad in ("", None):
+        with pytest.raises(ValueError):
+            start.compare_models(bad, None, chat)
+    with pytest.raises(ValueError):
+        start.compare_models("hi", None, chat, max_new_tokens=0)
