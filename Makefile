@@ -27,10 +27,10 @@ NOTEBOOKS   := notebooks/[0-9][0-9]_*.ipynb
 
 setup: $(STAMP)
 
-$(STAMP): $(LOCK) pyproject.toml
+$(STAMP): $(LOCK) requirements-nodeps.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile $(TORCH_PIP_ARGS) "$(TORCH_SPEC)" "$(UV_SPEC)"
-	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -r $(LOCK)
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -r $(LOCK) -r requirements-nodeps.txt
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
 	@touch $(STAMP)
 
@@ -78,6 +78,7 @@ lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
 	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	.lock-venv/bin/python tools/lock.py .lock-venv/bin/python > $(LOCK)
 	rm -rf .lock-venv
 

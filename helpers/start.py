@@ -13,7 +13,7 @@ import numpy as np
 from helpers.plotting import COLORS, label_axes
 from helpers.widgets import InteractiveFigure, int_slider
 
-__all__ = ["REQUIRED", "check_packages", "no_network", "check_offline", "sample_means", "setup_practice", "draw_practice", "demo_practice"]
+__all__ = ["REQUIRED", "MEET_PROMPTS", "compare_models", "chat_box", "check_packages", "no_network", "check_offline", "sample_means", "setup_practice", "draw_practice", "demo_practice"]
 
 # import name -> what the course uses it for
 REQUIRED: dict[str, str] = {
@@ -24,7 +24,14 @@ REQUIRED: dict[str, str] = {
     "torch": "neural networks (CPU)",
     "sklearn": "small classifiers, bundled digits data",
     "tqdm": "progress bars",
+    "gguf": "reads the real model's file (SmolLM2)",
+    "tokenizers": "the real model's tokenizer",
+    "jinja2": "the real model's chat template",
 }
+
+# Benign prompts for "Meet the two models" (notebook 00): the first is in TinyChat's own domain.
+MEET_PROMPTS = ("how can i save money for university?", "What is the capital of France?",
+                "Write a haiku about the sea.")
 
 
 def check_packages(names: dict[str, str] | None = None) -> dict[str, bool]:
@@ -70,7 +77,8 @@ def no_network() -> Iterator[None]:
 
 
 def check_offline() -> dict[str, str]:
-    """Import every course module with the network blocked; return {module: "OK" or the error}."""
+    """Import every course module with the network blocked and find the real model's file on disk; return
+    {module: "OK" or the error}."""
     import helpers
 
     results = {}
@@ -83,7 +91,51 @@ def check_offline() -> dict[str, str]:
                 results[info.name] = "OK"
             except NetworkAccessError as exc:
                 results[info.name] = f"FAIL: {exc}"
+        results["smollm model file"] = _model_file_status()
     return results
+
+
+def _model_file_status() -> str:
+    """"OK" if the real model's GGUF file is installed (read from disk, never downloaded)."""
+    from helpers.smollm.weights import gguf_path
+
+    try:
+        gguf_path()
+    except ValueError as exc:
+        return f"FAIL: {exc}"
+    return "OK"
+
+
+def compare_models(prompt: str, tiny, smol, max_new_tokens: int = 24) -> dict[str, str]:
+    """Greedy answers of TinyChat (``tiny``) and SmolLM2 (``smol``, a ``helpers.smollm.SmolChat``) to
+    ``prompt``: ``{"TinyChat": ..., "SmolLM2": ...}``."""
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise ValueError("prompt must be a non-empty string")
+    if not 1 <= max_new_tokens <= 60:
+        raise ValueError(f"max_new_tokens must be in 1..60, got {max_new_tokens}")
+    return {"TinyChat": tiny.generate(prompt, max_new_tokens=max_new_tokens),
+            "SmolLM2": smol.generate(prompt, max_new_tokens=max_new_tokens)}
+
+
+def chat_box(tiny, smol, max_new_tokens: int = 24):
+    """A text box and a button: the button prints ``compare_models`` of the text (a few seconds on a CPU)."""
+    import ipywidgets as widgets
+
+    text = widgets.Text(value=MEET_PROMPTS[1], description="prompt", layout=widgets.Layout(width="70%"))
+    button = widgets.Button(description="ask both models")
+    out = widgets.Output()
+
+    def on_click(_button) -> None:
+        out.clear_output()
+        with out:
+            try:
+                for name, answer in compare_models(text.value, tiny, smol, max_new_tokens).items():
+                    print(f"{name:>8}: {answer}")
+            except ValueError as exc:
+                print(f"error: {exc}")
+
+    button.on_click(on_click)
+    return widgets.VBox([widgets.HBox([text, button]), out])
 
 
 def sample_means(sample_size: int, n_repeats: int = 200, seed: int = 0) -> np.ndarray:

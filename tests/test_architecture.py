@@ -118,7 +118,7 @@ def test_the_package_docstring_maps_every_module_to_its_notebooks():
     table = set(re.findall(r"^\|\s*`(\w+)`\s*\|", doc, flags=re.M))
     missing = _units() - table
     assert not missing, f"helpers/__init__.py's notebook -> module table misses {sorted(missing)}"
-    stale = table - _units() - {"smollm", "policy_gradients"}  # added by branches that land separately
+    stale = table - _units() - {"policy_gradients"}  # added by a branch that lands separately
     assert not stale, f"the table names modules that do not exist: {sorted(stale)}"
 
 
