@@ -1,6 +1,6 @@
 """Benchmark helpers.smollm against Hugging Face transformers on the same GGUF weights (float32, CPU).
 
-    /tmp/refvenv/bin/python tools/bench_smollm.py [--threads 2] [--tokens 32]     # needs transformers
+    /tmp/refvenv/bin/python tools/bench_smollm.py [--threads 2] [--tokens 32] [--repeats 3]  # transformers
     .venv/bin/python tools/bench_smollm.py --refusals                              # the model card's counts
 
 Speed: each backend runs in its own subprocess (so peak memory is its own): load time, greedy tokens/s at
@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -128,6 +129,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tokens", type=int, default=32)
+    ap.add_argument("--repeats", type=int, default=3, help="runs of each backend, alternating; medians reported")
     ap.add_argument("--backend", choices=["ours", "transformers"], help="(internal) run one backend")
     ap.add_argument("--refusals", action="store_true")
     args = ap.parse_args()
@@ -140,14 +142,28 @@ def main() -> int:
     if args.backend:
         print(json.dumps(run_backend(args.backend, args.tokens)))
         return 0
-    results = []
-    for backend in ("ours", "transformers"):
-        cmd = [sys.executable, __file__, "--backend", backend, "--threads", str(args.threads),
-               "--tokens", str(args.tokens)]
-        results.append(json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout))
-    print(f"load average {os.getloadavg()[0]:.2f}, {args.threads} threads, {args.tokens} new tokens max, float32")
-    for r in results:
-        print(json.dumps(r))
+    if args.repeats < 1:
+        raise ValueError("--repeats must be at least 1")
+    runs: dict[str, list[dict]] = {"ours": [], "transformers": []}
+    for _ in range(args.repeats):  # alternating, so a change in the machine's load hits both backends
+        for backend in runs:
+            cmd = [sys.executable, __file__, "--backend", backend, "--threads", str(args.threads),
+                   "--tokens", str(args.tokens)]
+            runs[backend].append(json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout))
+            print(json.dumps(runs[backend][-1]), flush=True)
+    print(f"load average {os.getloadavg()[0]:.2f}, {args.threads} threads, {args.tokens} new tokens max, float32, "
+          f"median of {args.repeats} runs (min-max)")
+    rows = [("load, wall s", lambda r: r["load"]["wall_s"]),
+            ("batch 1, tokens/s (wall)", lambda r: r["batch1"]["tok_per_s_wall"]),
+            ("batch 16, tokens/s (wall)", lambda r: r["batch16"]["tok_per_s_wall"]),
+            ("peak RSS, MB", lambda r: r["peak_rss_mb"])]
+    print(f"{'':28s}{'ours':>22s}{'transformers':>22s}")
+    for label, get in rows:
+        cells = []
+        for backend in runs:
+            v = sorted(get(r) for r in runs[backend])
+            cells.append(f"{statistics.median(v):g} ({v[0]:g}-{v[-1]:g})")
+        print(f"{label:28s}{cells[0]:>22s}{cells[1]:>22s}")
     return 0
 
 
