@@ -5,9 +5,11 @@ JupyterLab, run all cells, wait for the kernel to go idle, check that no cell ho
 exercise checks say "not implemented yet" (the later cells fall back to the reference), move one slider per demo
 with the keyboard and check that the demo's image changed. So this test is also the end-to-end run of the
 student copies (tests/test_student_notebooks.py runs only those it does not cover). Two JupyterLab servers, one
-per pytest-xdist worker, share the notebooks. Screenshots and a timing report go to test-output/browser/. The
-servers are started here and stopped here (kernels shut down through the REST API, then SIGTERM/SIGKILL to the
-process group), also when a check fails.
+per pytest-xdist worker, share the notebooks; each worker's Chromium boots JupyterLab once and opens the
+notebooks one after the other in that page (each closed, its kernel shut down, before the next), which saves the
+front end's boot per notebook. Screenshots and a timing report go to test-output/browser/. The servers are
+started here and stopped here (kernels shut down through the REST API, then SIGTERM/SIGKILL to the process
+group), also when a check fails.
 
 Needs a Chromium: $CHROMIUM, else /usr/bin/chromium (.ci/run installs Debian's package when missing). Without one
 the test is skipped locally and fails in CI (CI=true).
@@ -115,6 +117,25 @@ JS_OUTPUTS = """() => {
   }
   return [errors, text.join('\\n')];
 }"""
+JS_OPEN = """async (path) => {
+  const app = window.jupyterapp;
+  const w = await app.commands.execute('docmanager:open', {path, factory: 'Notebook'});
+  await w.context.ready;
+  await w.sessionContext.ready;
+  app.shell.activateById(w.id);
+}"""
+JS_KERNEL_IDLE = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const kernel = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!kernel && kernel.status === 'idle' && kernel.connectionStatus === 'connected';
+}"""
+JS_CLOSE = """async () => {
+  // shut the kernel down and drop the tab without the unsaved-changes dialog (the copy is a throw-away)
+  for (const w of Array.from(window.jupyterapp.shell.widgets('main'))) {
+    if (w.sessionContext) await w.sessionContext.shutdown();
+    w.dispose();
+  }
+}"""
 JS_PENDING = """() => {
   const nb = window.jupyterapp.shell.currentWidget.content;
   let pending = 0, unrun = 0;
@@ -147,7 +168,13 @@ def lab(tmp_path_factory):
     browser = None
     try:
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield server, browser
+        # one JupyterLab page per server, reused for every notebook: booting the JupyterLab front end costs
+        # seconds of CPU, and a learner also opens notebook after notebook in one tab
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{server.base}/lab?token={server.token}&reset", timeout=60_000)
+        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=60_000)
+        page.locator(".jp-LauncherBody, .jp-Launcher").first.wait_for(timeout=60_000)
+        yield server, page
     finally:
         if browser is not None:
             browser.close()
@@ -156,15 +183,12 @@ def lab(tmp_path_factory):
 
 
 def _widgets_in_jupyterlab(lab, path: Path) -> None:
-    server, browser = lab
+    server, page = lab
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"{path.stem}.json").unlink(missing_ok=True)
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        page.goto(f"{server.base}/lab/tree/{path.name}?token={server.token}&reset", timeout=60_000)
-        status = page.locator(".jp-StatusBar-Widget", has_text="Idle").first
-        status.wait_for(timeout=90_000)
-        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget", timeout=30_000)
+        page.evaluate(JS_OPEN, path.name)
+        page.wait_for_function(JS_KERNEL_IDLE, timeout=90_000)
         start = time.perf_counter()
         page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
         deadline = time.time() + RUN_ALL_TIMEOUT_S
@@ -208,7 +232,7 @@ def _widgets_in_jupyterlab(lab, path: Path) -> None:
     finally:
         if not (OUT / f"{path.stem}.json").exists():
             page.screenshot(path=str(OUT / f"{path.stem}-failed.png"))
-        page.close()
+        page.evaluate(JS_CLOSE)
 
 
 # Two classes, two JupyterLab servers: pytest-xdist's --dist loadscope gives each class to its own worker.
