@@ -49,7 +49,7 @@ unit: $(STAMP) lint
 # Everything: unit tests, nbval on the stored outputs, hygiene, nbgrader, the browser test (which runs the
 # student copies in JupyterLab), then the portability run.
 test: $(STAMP) lint
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope --durations=12 --junitxml=test-output/junit-main.xml \
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder --durations=12 --junitxml=test-output/junit-main.xml \
 		$(NBVAL_FLAGS) tests $(NOTEBOOKS)
 	$(MAKE) --no-print-directory portability
 	@$(PY) tools/test_times.py test-output/junit-main.xml test-output/junit-portability.xml
@@ -57,7 +57,7 @@ test: $(STAMP) lint
 # nbval on every notebook again with torch, numpy and MKL forced onto other kernels (tools/portability.py): the
 # stored outputs must not depend on which SIMD kernels this CPU picks.
 portability: $(STAMP)
-	$(PY) tools/portability.py $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope \
+	$(PY) tools/portability.py $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder \
 		--junitxml=test-output/junit-portability.xml $(NBVAL_FLAGS) $(NOTEBOOKS)
 
 notebooks: $(STAMP)
