@@ -59,3 +59,23 @@ def test_helpers_sort_orders_are_stable():
     bad = {str(p.relative_to(nbtool.ROOT)): nbtool.unstable_sorts(p.read_text())
            for p in sorted((nbtool.ROOT / "helpers").rglob("*.py"))}
     assert {k: v for k, v in bad.items() if v} == {}
+
+
+def _table_rows(markdown: str) -> dict[str, list[str]]:
+    """The course table's rows by notebook number: [number cell, title without its link, what, time]."""
+    import re
+
+    rows = {}
+    for line in markdown.splitlines():
+        if re.match(r"^\| *\d\d", line):
+            cells = [c.strip() for c in line.split("|")[1:5]]
+            cells[1] = re.sub(r"\[(.*?)\]\(.*?\)", r"\1", cells[1])
+            rows[cells[0][:2]] = cells
+    return rows
+
+
+def test_course_map_in_00_equals_the_readme_table():
+    readme = _table_rows((nbtool.ROOT / "README.md").read_text())
+    start = _table_rows(nbformat.read(NOTEBOOKS[0], as_version=4).cells[0].source)
+    assert set(readme) == {p.name[:2] for p in NOTEBOOKS}, "README's course table misses a notebook"
+    assert start == {n: r for n, r in readme.items() if n != "00"}, "00's course map differs from README's table"
