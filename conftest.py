@@ -2,7 +2,7 @@
 
 A worker takes the next scope when it is free, so long scopes go first and the many short unit-test modules
 fill the gaps at the end: the browser test's two classes (one per worker, minutes each), nbgrader, then the
-notebooks longest first (measured execution times, ``tools/test_times.py`` prints them after ``make test``),
+notebooks longest first (by their measured times: test-output/junit-*.xml after ``make test``),
 then everything else in collection order. The order changes no result, only the wall time of ``make test``.
 """
 

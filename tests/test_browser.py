@@ -230,9 +230,14 @@ def _widgets_in_jupyterlab(lab, path: Path) -> None:
         (OUT / f"{path.stem}.json").write_text(json.dumps(report))  # one file each: two workers write here
         print(f"{path.stem}: run all -> idle {run_all_s:.1f} s; slider -> new image {[round(x) for x in latencies]} ms")
     finally:
-        if not (OUT / f"{path.stem}.json").exists():
+        failed = not (OUT / f"{path.stem}.json").exists()
+        if failed:
             page.screenshot(path=str(OUT / f"{path.stem}-failed.png"))
-        page.evaluate(JS_CLOSE)
+        try:
+            page.evaluate(JS_CLOSE)
+        except Exception:
+            if not failed:  # after a failure, keep the original error, not one from closing the broken page
+                raise
 
 
 # Two classes, two JupyterLab servers: pytest-xdist's --dist loadscope gives each class to its own worker.

@@ -143,7 +143,7 @@ def main() -> int:
         print(json.dumps(run_backend(args.backend, args.tokens)))
         return 0
     if args.repeats < 1:
-        raise ValueError("--repeats must be at least 1")
+        ap.error("--repeats must be at least 1")
     runs: dict[str, list[dict]] = {"ours": [], "transformers": []}
     for _ in range(args.repeats):  # alternating, so a change in the machine's load hits both backends
         for backend in runs:
