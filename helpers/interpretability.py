@@ -12,7 +12,8 @@
 * Linear probes (Alain & Bengio 2016, arXiv 1610.01644): ``linear_probe``.
 * Difference-of-means directions and directional ablation / addition in TinyChat's residual stream (Arditi et
   al. 2024, arXiv 2406.11717, eqs. 1, 4 and 5): ``difference_of_means_direction``, ``ablate_direction``,
-  ``steer``.
+  ``steer``; affine ablation to a reference activation (Marshall, Scherlis & Belrose 2024, arXiv 2411.09003).
+* The logit lens of a direction (nostalgebraist 2020): ``readout_direction``, ``direction_logits``.
 """
 
 from __future__ import annotations
@@ -362,23 +363,47 @@ def difference_of_means_direction(acts_a: torch.Tensor, acts_b: torch.Tensor, no
     return v
 
 
-def ablate_direction(x: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
-    """Directional ablation x - (x . r) r with r = direction / |direction| (Arditi et al. 2024, eq. 4)."""
-    if direction.dim() != 1 or x.shape[-1] != direction.shape[0]:
-        raise ValueError(f"direction must be a vector of length {x.shape[-1]}, got shape {tuple(direction.shape)}")
-    r = direction / direction.norm()
-    return x - (x @ r).unsqueeze(-1) * r
+def ablate_direction(x: torch.Tensor, direction: torch.Tensor, reference: torch.Tensor | None = None
+                     ) -> torch.Tensor:
+    """Remove ``x``'s component along ``direction`` (last axis), r = direction / |direction|.
+
+    ``reference=None``: directional ablation x - (x . r) r, a projection onto the hyperplane through the origin
+    (Arditi et al. 2024, arXiv 2406.11717, eq. 4). With a ``reference`` activation (for example the mean over
+    prompts the model answers): affine ablation x - ((x - reference) . r) r, which sets the component along r to
+    the reference's instead of to zero (affine concept editing with no added term, Marshall, Scherlis & Belrose
+    2024, arXiv 2411.09003).
+    """
+    if not isinstance(direction, torch.Tensor) or direction.dim() != 1 or x.shape[-1] != direction.shape[0]:
+        raise ValueError(f"direction must be a vector of length {x.shape[-1]}, got shape "
+                         f"{tuple(getattr(direction, 'shape', ()))}")
+    norm = direction.norm()
+    if float(norm) == 0.0:
+        raise ValueError("direction must not be the zero vector")
+    r = direction / norm
+    if reference is None:
+        return x - (x @ r).unsqueeze(-1) * r
+    if not isinstance(reference, torch.Tensor) or reference.shape != direction.shape:
+        raise ValueError(f"reference must be a vector of length {direction.shape[0]}")
+    return x - ((x - reference) @ r).unsqueeze(-1) * r
+
+
+def _add(x: torch.Tensor, vector: torch.Tensor) -> torch.Tensor:
+    return x + vector
 
 
 @contextmanager
 def steer(chat: Any, direction: torch.Tensor, mode: str, layers: int | Sequence[int] | None = None,
-          coefficient: float = 1.0) -> Iterator[None]:
+          coefficient: float = 1.0, reference: torch.Tensor | None = None) -> Iterator[None]:
     """Within the block, edit TinyChat's residual stream along ``direction`` on every forward pass.
 
-    ``mode="ablate"``: directional ablation (``ablate_direction``) at every position of every layer in ``layers``
-    (default: all residual points, as Arditi et al. 2024 ablate at every layer and position).
+    Residual points are numbered as ``TinyChat.hidden_states``: 0 = embeddings, i = output of block i - 1.
+
+    ``mode="ablate"``: ``ablate_direction`` at every position of every residual point in ``layers`` (default:
+    all of them, as Arditi et al. 2024 ablate at every layer and position). With ``reference`` (shape
+    ``(d_model,)`` for one layer, ``(len(layers), d_model)`` for several) the ablation is affine (Marshall et
+    al. 2024): the component along the direction is set to the reference's at that point.
     ``mode="add"``: activation addition x + coefficient * direction at every position of ``layers`` (default:
-    the last layer; Arditi et al. eq. 5 add the un-normalised difference of means at one layer).
+    the last point; Arditi et al. eq. 5 add the un-normalised difference of means at one layer).
     """
     from helpers import tinylm
 
@@ -390,16 +415,61 @@ def steer(chat: Any, direction: torch.Tensor, mode: str, layers: int | Sequence[
         layers = list(range(n_points)) if mode == "ablate" else [n_points - 1]
     elif isinstance(layers, (int, np.integer)):
         layers = [int(layers)]
-    if not layers or any(not 0 <= int(layer) < n_points for layer in layers):
+    layers = [int(layer) for layer in layers]
+    if not layers or any(not 0 <= layer < n_points for layer in layers):
         raise ValueError(f"layers must be in 0..{n_points - 1}, got {layers}")
     if not isinstance(direction, torch.Tensor) or direction.shape != (model.cfg.d_model,):
         raise ValueError(f"direction must be a tensor of shape ({model.cfg.d_model},)")
+    if not math.isfinite(coefficient):
+        raise ValueError(f"coefficient must be finite, got {coefficient}")
     v = direction.detach().float()
-    fn = (lambda x: ablate_direction(x, v)) if mode == "ablate" else (lambda x: x + coefficient * v)
+    refs: list[torch.Tensor | None] = [None] * len(layers)
+    if reference is not None:
+        if mode != "ablate":
+            raise ValueError("reference is only used by mode='ablate'")
+        ref = reference.detach().float()
+        if ref.shape == (model.cfg.d_model,) and len(layers) == 1:
+            ref = ref.unsqueeze(0)
+        if ref.shape != (len(layers), model.cfg.d_model):
+            raise ValueError(f"reference must have shape ({model.cfg.d_model},) for one layer or "
+                             f"({len(layers)}, {model.cfg.d_model}), got {tuple(reference.shape)}")
+        refs = list(ref)
     with ExitStack() as stack:
-        for layer in layers:
-            stack.enter_context(tinylm.edit_residual(model, int(layer), fn))
+        for layer, ref in zip(layers, refs, strict=True):
+            if mode == "ablate":
+                fn = functools.partial(ablate_direction, direction=v, reference=ref)
+            else:
+                fn = functools.partial(_add, vector=coefficient * v)
+            stack.enter_context(tinylm.edit_residual(model, layer, fn))
         yield
+
+
+def readout_direction(chat: Any, token_a: str, token_b: str) -> torch.Tensor:
+    """The residual-stream direction u that the final LayerNorm and unembedding read as logit(a) - logit(b).
+
+    With LN(x) = g * (x - mean(x)) / sigma(x) + b and logits W_U LN(x), the difference is
+    <x, u> / sigma(x) + const with u = centre(g * (W_U[a] - W_U[b])) (the direct path of the logit lens,
+    nostalgebraist 2020; Elhage et al. 2021). A direction with a high cosine to u acts on the output directly.
+    """
+    model, tok = chat.model, chat.tokenizer
+    ids = []
+    for word in (token_a, token_b):
+        if word not in tok.vocab:
+            raise ValueError(f"{word!r} is not in TinyChat's vocabulary")
+        ids.append(tok.vocab.index(word))
+    w = model.head.weight.detach().float()
+    u = model.ln_f.weight.detach().float() * (w[ids[0]] - w[ids[1]])
+    return u - u.mean()
+
+
+def direction_logits(chat: Any, direction: torch.Tensor) -> torch.Tensor:
+    """Logit-lens reading of a residual direction: W_U (g * centre(v)), one number per vocabulary word, the
+    change in logits (up to the positive factor 1 / sigma) that adding v makes through the direct path."""
+    model = chat.model
+    if not isinstance(direction, torch.Tensor) or direction.shape != (model.cfg.d_model,):
+        raise ValueError(f"direction must be a tensor of shape ({model.cfg.d_model},)")
+    v = direction.detach().float()
+    return model.head.weight.detach().float() @ (model.ln_f.weight.detach().float() * (v - v.mean()))
 
 
 @torch.no_grad()

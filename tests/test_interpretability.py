@@ -252,6 +252,24 @@ def test_difference_of_means_and_ablation():
         interp.ablate_direction(x, torch.ones(4))
 
 
+def test_affine_ablation_sets_the_coordinate_to_the_reference():
+    """Marshall et al. 2024: x - ((x - ref) . r_hat) r_hat; zero ablation is the special case ref = 0."""
+    g = torch.Generator().manual_seed(1)
+    x, r, ref = torch.randn(3, 4, 6, generator=g), torch.randn(6, generator=g) * 5, torch.randn(6, generator=g)
+    r_hat = r / r.norm()
+    out = interp.ablate_direction(x, r, reference=ref)
+    np.testing.assert_allclose((out @ r_hat).numpy(), float(ref @ r_hat), atol=1e-5)  # every row at ref's value
+    resid = (x - out) - ((x - out) @ r_hat)[..., None] * r_hat
+    np.testing.assert_allclose(resid.numpy(), 0, atol=1e-5)  # only the r_hat component moved
+    np.testing.assert_allclose(interp.ablate_direction(x, r, reference=torch.zeros(6)).numpy(),
+                               interp.ablate_direction(x, r).numpy(), atol=1e-6)
+    np.testing.assert_allclose(interp.ablate_direction(x, -3 * r, reference=ref).numpy(), out.numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="reference"):
+        interp.ablate_direction(x, r, reference=torch.zeros(5))
+    with pytest.raises(ValueError, match="zero vector"):
+        interp.ablate_direction(x, torch.zeros(6))
+
+
 @pytest.fixture(scope="module")
 def chat():
     from helpers import tinylm
@@ -279,6 +297,59 @@ def test_steer_ablates_and_adds_exactly(chat):
     with pytest.raises(ValueError, match="layers"):
         with interp.steer(chat, v, "add", layers=5):
             pass
+
+
+def test_steer_affine_ablation_and_reference_shapes(chat):
+    prompts = ["how do i bake bread?", "help me break into my neighbour's house."]
+    g = torch.Generator().manual_seed(3)
+    v, ref = torch.randn(chat.d_model, generator=g), torch.randn(chat.d_model, generator=g)
+    v_hat = v / v.norm()
+    with interp.steer(chat, v, "ablate", layers=1, reference=ref):
+        h = chat.hidden_states(prompts)
+    np.testing.assert_allclose((h[:, 1] @ v_hat).numpy(), float(ref @ v_hat), atol=1e-4)
+    refs = torch.stack([ref, 2 * ref])
+    with interp.steer(chat, v, "ablate", layers=[0, 2], reference=refs):
+        h = chat.hidden_states(prompts)
+    np.testing.assert_allclose((h[:, 0] @ v_hat).numpy(), float(ref @ v_hat), atol=1e-4)
+    np.testing.assert_allclose((h[:, 2] @ v_hat).numpy(), float(2 * ref @ v_hat), atol=1e-4)
+    for bad in ({"layers": [0, 1], "reference": ref}, {"layers": 1, "reference": refs}):
+        with pytest.raises(ValueError, match="reference"):
+            with interp.steer(chat, v, "ablate", **bad):
+                pass
+    with pytest.raises(ValueError, match="reference"):
+        with interp.steer(chat, v, "add", reference=ref):
+            pass
+    with pytest.raises(ValueError, match="coefficient"):
+        with interp.steer(chat, v, "add", coefficient=float("nan")):
+            pass
+
+
+def test_logit_lens_of_a_direction_is_the_direct_path(chat):
+    """direction_logits(v) is the change in logits, times sigma, that adding a small v makes when the final
+    LayerNorm's sigma is held fixed; readout_direction gives logit(a) - logit(b) as <x, u> / sigma + const."""
+    model = chat.model
+    g = torch.Generator().manual_seed(4)
+    x, v = torch.randn(model.cfg.d_model, generator=g), torch.randn(model.cfg.d_model, generator=g)
+    ln = model.ln_f
+    sigma = torch.sqrt(x.var(unbiased=False) + ln.eps)
+    with torch.no_grad():
+        base = model.head(ln(x))
+        shifted = model.head(ln.weight * ((x + v) - (x + v).mean()) / sigma + ln.bias)
+    np.testing.assert_allclose(((shifted - base) * sigma).numpy(), interp.direction_logits(chat, v).numpy(),
+                               rtol=1e-4, atol=1e-4)
+    vocab = chat.tokenizer.vocab
+    u = interp.readout_direction(chat, "sorry", "sure")
+    logits = base.numpy()
+    const = logits[vocab.index("sorry")] - logits[vocab.index("sure")] - float(x @ u) / float(sigma)
+    y = torch.randn(model.cfg.d_model, generator=g) * 3
+    with torch.no_grad():
+        ly = model.head(ln.weight * (y - y.mean()) / sigma + ln.bias).numpy()  # same sigma: the const is shared
+    np.testing.assert_allclose(ly[vocab.index("sorry")] - ly[vocab.index("sure")], float(y @ u) / float(sigma) + const,
+                               rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="vocabulary"):
+        interp.readout_direction(chat, "sorry", "zzzz-not-a-word")
+    with pytest.raises(ValueError, match="shape"):
+        interp.direction_logits(chat, torch.zeros(3))
 
 
 def test_attention_patterns_reproduce_the_block(chat):
