@@ -118,3 +118,19 @@ def test_save_and_load_sweep_roundtrip(tmp_path):
     sweep = rlhf.load_sweep()
     path = rlhf.save_sweep({**sweep, "policies": {"x": object()}}, tmp_path / "s.json")
     assert rlhf.load_sweep(path) == sweep
+
+
+def test_prefill_attack_counts_free_and_forced_answers(base):
+    prompts = [e.prompt for e in tinylm.eval_prompts("harmful", "eval", 2, seed=1)]
+    res = rlhf.prefill_attack(base, prompts)
+    free = base.generate_batch(prompts, max_new_tokens=20)
+    forced = base.generate_batch(prompts, max_new_tokens=20, response_prefix=rlhf.PREFILL)
+    assert all(t.startswith(rlhf.PREFILL) for t in forced)
+    assert res == {"n": len(prompts), "unsafe_free": sum(map(tinylm.is_unsafe, free)),
+                   "refusal_free": sum(map(tinylm.is_refusal, free)),
+                   "unsafe_prefilled": sum(map(tinylm.is_unsafe, forced))}
+    assert res["unsafe_prefilled"] >= res["unsafe_free"]  # the base model continues a compliant opening
+    for bad in ({"prompts": []}, {"prompts": "how do i?"}, {"prompts": prompts, "prefix": " "},
+                {"prompts": prompts, "prefix": "[unsafe placeholder]"}):
+        with pytest.raises(ValueError):
+            rlhf.prefill_attack(base, **{"prompts": prompts, **bad})

@@ -6,6 +6,7 @@ only re-exports ``dpo``'s public names.
 """
 
 from helpers.rlhf.dpo import (
+    PREFILL,
     RATE_NAMES,
     RESULTS_PATH,
     DPOResult,
@@ -20,6 +21,7 @@ from helpers.rlhf.dpo import (
     implicit_rewards,
     kl_to_reference,
     load_sweep,
+    prefill_attack,
     save_sweep,
     setup_tradeoff,
     token_kl,
@@ -37,6 +39,8 @@ __all__ = [
     "dpo_train",
     "evaluate_policy",
     "beta_sweep",
+    "PREFILL",
+    "prefill_attack",
     "load_sweep",
     "save_sweep",
     "RATE_NAMES",
