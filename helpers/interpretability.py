@@ -452,13 +452,11 @@ def readout_direction(chat: Any, token_a: str, token_b: str) -> torch.Tensor:
     nostalgebraist 2020; Elhage et al. 2021). A direction with a high cosine to u acts on the output directly.
     """
     model, tok = chat.model, chat.tokenizer
-    ids = []
     for word in (token_a, token_b):
-        if word not in tok.vocab:
+        if word not in tok.index:
             raise ValueError(f"{word!r} is not in TinyChat's vocabulary")
-        ids.append(tok.vocab.index(word))
     w = model.head.weight.detach().float()
-    u = model.ln_f.weight.detach().float() * (w[ids[0]] - w[ids[1]])
+    u = model.ln_f.weight.detach().float() * (w[tok.index[token_a]] - w[tok.index[token_b]])
     return u - u.mean()
 
 
