@@ -14,16 +14,22 @@ Conventions mirror ``imitation.algorithms.mce_irl`` (HumanCompatibleAI ``imitati
 * demonstrations are trajectories of T + 1 states; their empirical occupancy is the mean over trajectories
   of sum_t gamma^t 1[s_t = s] (``MCEIRL._set_demo_from_trajectories``).
 
-MaxEnt IRL (Ziebart, Maas, Bagnell & Dey 2008, "Maximum entropy inverse reinforcement learning", AAAI) with a
-linear reward r = F theta maximises the likelihood of the demonstrations under the soft-optimal policy; the
-gradient of the mean log-likelihood is the feature-expectation gap
+Maximum-causal-entropy IRL (Ziebart, Bagnell & Dey 2010, "Modeling interaction via the principle of maximum
+causal entropy", ICML; Ziebart 2010, PhD thesis) with a linear reward r = F theta matches feature counts; the
+gradient of its Lagrangian dual is the feature-expectation gap
 
       grad = F^T (D_expert - D_theta)                 (expert minus learner feature counts)
 
-which is exactly the update ``MCEIRL`` performs with plain SGD on a linear reward. A detail kept for fidelity
-with ``imitation``: the soft values count the reward of the T states s_0..s_{T-1}, while both occupancies count
-all T + 1 states s_0..s_T, so the update matches feature counts over T + 1 states. It is zero at the true reward
-of a soft-optimal expert (both occupancies then coincide), which is what the notebook and the tests rely on.
+which is the update ``MCEIRL`` performs with plain SGD on a linear reward (``maxent_irl_path``). A detail kept for
+fidelity with ``imitation``: the soft values count the reward of the T states s_0..s_{T-1}, while both
+occupancies count all T + 1 states s_0..s_T, so the update matches feature counts over T + 1 states. It is zero
+at the true reward of a soft-optimal expert with the exact occupancy (both occupancies then coincide).
+
+The dual equals the causal log-likelihood of the demonstrations only for deterministic dynamics. With stochastic
+dynamics the two differ on a finite sample, and the empirical counts may be unreachable, so that the update has no
+fixed point (notebook 03 shows one). ``max_likelihood_irl`` maximises the likelihood itself with L-BFGS and its
+exact gradient (``log_likelihood_and_grad``); ``profile_interval`` gives profile-likelihood intervals.
+``trajectory_partition`` is the trajectory-level model of Ziebart, Maas, Bagnell & Dey (2008), for comparison.
 """
 
 from __future__ import annotations
@@ -55,6 +61,11 @@ __all__ = [
     "maxent_irl",
     "trajectory_log_likelihood",
     "visitation_distance",
+    "trajectory_partition",
+    "log_likelihood_and_grad",
+    "MLFit",
+    "max_likelihood_irl",
+    "profile_interval",
     "NOTEBOOK_LAYOUT",
     "TRUE_THETA",
     "IRLExperiment",
@@ -111,7 +122,7 @@ def mce_partition(P: np.ndarray, reward: np.ndarray, horizon: int, discount: flo
     """Finite-horizon soft value iteration, as ``imitation``'s ``mce_partition_fh``.
 
     Returns ``(V [T, S], Q [T, S, A], pi [T, S, A])``: soft values, soft Q-values and the maximum-causal-entropy
-    policy pi[t, s, a] = exp(Q[t, s, a] - V[t, s]) (Ziebart 2010, eqs. 9.1-9.3; Ziebart et al. 2008).
+    policy pi[t, s, a] = exp(Q[t, s, a] - V[t, s]) (Ziebart 2010, eqs. 9.1-9.3; Ziebart, Bagnell & Dey 2010).
     """
     P = validate_transitions(P)
     reward = validation.finite_vector(reward, "reward", P.shape[0])
@@ -220,8 +231,9 @@ def feature_expectations(features: np.ndarray, occupancy: np.ndarray) -> np.ndar
 
 def irl_gradient(features: np.ndarray, expert_occupancy: np.ndarray, learner_occupancy: np.ndarray
                  ) -> np.ndarray:
-    """Gradient of the demonstrations' log-likelihood in theta (Ziebart et al. 2008, eq. 6):
-    expert feature counts minus the learner's, F^T (D_expert - D_learner)."""
+    """Expert feature counts minus the learner's, F^T (D_expert - D_learner): the gradient of the MCE dual
+    (Ziebart, Bagnell & Dey 2010), and of the log-likelihood when the dynamics are deterministic (Ziebart et al.
+    2008, eq. 6)."""
     features = np.asarray(features, dtype=float)
     if features.ndim != 2:
         raise ValueError(f"features must have shape [S, K], got {features.shape}")
@@ -260,7 +272,7 @@ class IRLPath:
 def maxent_irl_path(P: np.ndarray, features: np.ndarray, expert_occupancy: np.ndarray, init_dist: np.ndarray,
                     horizon: int, lr: float = 0.05, steps: int = 200, discount: float = 1.0,
                     theta0: np.ndarray | None = None) -> IRLPath:
-    """MaxEnt IRL by gradient ascent on theta (Ziebart et al. 2008), recording every iterate.
+    """MCE IRL by feature-matching gradient ascent on theta (Ziebart, Bagnell & Dey 2010), recording every iterate.
 
     Each step: r = F theta; soft value iteration (``mce_partition``) gives the soft-optimal policy;
     ``mce_occupancy`` its visitation D_theta; theta += lr * F^T (D_expert - D_theta). This is
@@ -297,11 +309,162 @@ def maxent_irl_path(P: np.ndarray, features: np.ndarray, expert_occupancy: np.nd
 def maxent_irl(P: np.ndarray, features: np.ndarray, expert_occupancy: np.ndarray, init_dist: np.ndarray,
                horizon: int, lr: float = 0.05, steps: int = 200, discount: float = 1.0,
                theta0: np.ndarray | None = None) -> np.ndarray:
-    """MaxEnt IRL (Ziebart et al. 2008): reward weights theta [K] with r = features @ theta whose soft-optimal
+    """MCE IRL by feature matching: reward weights theta [K] with r = features @ theta whose soft-optimal
     policy matches the expert's feature counts. Gradient = expert feature expectations - learner's.
     See ``maxent_irl_path`` for the iterates."""
     return maxent_irl_path(P, features, expert_occupancy, init_dist, horizon, lr=lr, steps=steps,
                            discount=discount, theta0=theta0).theta
+
+
+def trajectory_partition(P: np.ndarray, reward: np.ndarray, horizon: int) -> np.ndarray:
+    """The trajectory-level MaxEnt policy of Ziebart, Maas, Bagnell & Dey (2008), ``pi`` [T, S, A].
+
+    Their model puts P(tau) proportional to exp(sum_t r(s_t)) prod_t P(s_t+1 | s_t, a_t) on whole trajectories;
+    the action it implies conditions on the outcome of the dynamics, so its backup is
+    Q_t(s, a) = r(s) + log sum_s' P(s' | s, a) exp V_t+1(s')  (log E exp, optimistic about chance), against the
+    causal backup's r(s) + E[V_t+1(s')] (Ziebart 2010, sec. 9.1 discusses the difference). The two coincide for
+    deterministic dynamics. Used in notebook 03 to show what the causal version fixes.
+    """
+    P = validate_transitions(P)
+    n_s, n_a, _ = P.shape
+    reward = validation.finite_vector(reward, "reward", n_s)
+    horizon = validation.positive_int(horizon, "horizon")
+    with np.errstate(divide="ignore"):
+        log_P = np.log(P)                                     # -inf where a move is impossible
+    pi = np.empty((horizon, n_s, n_a))
+    Q = np.broadcast_to(reward[:, None], (n_s, n_a)).copy()   # last step: Q = r(s)
+    V = _lse(Q)
+    pi[horizon - 1] = np.exp(Q - V[:, None])
+    for t in range(horizon - 2, -1, -1):
+        outcomes = log_P + V[None, None, :]                   # log P(s'|s, a) + V_t+1(s')
+        m = outcomes.max(axis=2)
+        Q = reward[:, None] + m + np.log(np.exp(outcomes - m[:, :, None]).sum(axis=2))
+        V = _lse(Q)
+        pi[t] = np.exp(Q - V[:, None])
+    return pi
+
+
+# ------------------------------------------------------------------------------ maximum likelihood, exactly
+def _check_demos(P: np.ndarray, features: np.ndarray, demos: Demonstrations) -> tuple[np.ndarray, np.ndarray]:
+    P = validate_transitions(P)
+    features = np.asarray(features, dtype=float)
+    if features.ndim != 2 or features.shape[0] != P.shape[0] or not np.all(np.isfinite(features)):
+        raise ValueError(f"features must be a finite array of shape [{P.shape[0]}, K], got {features.shape}")
+    if not isinstance(demos, Demonstrations) or demos.actions.shape[1] < 1:
+        raise ValueError("demos must be Demonstrations with at least one step")
+    if demos.states.min() < 0 or demos.states.max() >= P.shape[0] or demos.actions.min() < 0 \
+            or demos.actions.max() >= P.shape[1]:
+        raise ValueError("demos hold state or action indices outside the MDP")
+    return P, features
+
+
+def _log_likelihood_and_grad(P: np.ndarray, features: np.ndarray, demos: Demonstrations, theta: np.ndarray
+                             ) -> tuple[float, np.ndarray]:
+    horizon, n_s, k = demos.actions.shape[1], P.shape[0], features.shape[1]
+    _, _, pi = _partition(P, features @ theta, horizon, 1.0)
+    M = np.zeros((n_s, k))                       # M_t+1(s) = d V_t+1(s) / d theta; 0 after the last step
+    dQ = np.empty((horizon, n_s, P.shape[1], k))
+    dV = np.empty((horizon, n_s, k))
+    for t in range(horizon - 1, -1, -1):
+        dQ[t] = features[:, None, :] + np.einsum("sap,pk->sak", P, M)
+        dV[t] = M = np.einsum("sa,sak->sk", pi[t], dQ[t])
+    t, s, a = np.arange(horizon)[None, :], demos.states[:, :-1], demos.actions
+    with np.errstate(divide="ignore"):
+        value = float(np.log(pi[t, s, a]).sum(axis=1).mean())
+    return value, (dQ[t, s, a] - dV[t, s]).sum(axis=1).mean(axis=0)
+
+
+def log_likelihood_and_grad(P: np.ndarray, features: np.ndarray, demos: Demonstrations, theta: np.ndarray
+                            ) -> tuple[float, np.ndarray]:
+    """Mean causal log-likelihood of the demonstrations, (1/N) sum_n sum_t log pi_t(a_t | s_t) under the
+    soft-optimal policy for r = features @ theta (Ziebart, Bagnell & Dey 2010), and its exact gradient [K].
+
+    With Q_t(s, a) = r(s) + E_s'[V_t+1(s')] and V_t = log sum_a exp Q_t, the gradient is
+    sum_t (dQ_t(s_t, a_t) - dV_t(s_t)), where dV_t(s) = sum_a pi_t(a|s) dQ_t(s, a) are the expected future feature
+    counts from s and dQ_t(s, a) = phi(s) + E_s'[dV_t+1(s')]. Summed, this is mu_E - mu_theta over the decision
+    steps plus sum_t (E_s'[dV_t+1(s') | s_t, a_t] - dV_t+1(s_t+1)): a term with zero mean that vanishes only for
+    deterministic dynamics, where the likelihood and the feature-matching (MCE dual) objective coincide.
+    """
+    P, features = _check_demos(P, features, demos)
+    return _log_likelihood_and_grad(P, features, demos, validation.finite_vector(theta, "theta", features.shape[1]))
+
+
+@dataclass(frozen=True)
+class MLFit:
+    """Result of ``max_likelihood_irl``: ``theta`` [K], the mean log-likelihood per demonstration, the largest
+    |gradient| over the free weights at the end, L-BFGS iterations, and whether it met the tolerance."""
+
+    theta: np.ndarray
+    log_likelihood: float
+    grad_max: float
+    iterations: int
+    converged: bool
+
+
+def max_likelihood_irl(P: np.ndarray, features: np.ndarray, demos: Demonstrations,
+                       fixed: dict[int, float] | None = None, theta0: np.ndarray | None = None,
+                       gtol: float = 1e-7) -> MLFit:
+    """Maximum-likelihood reward weights: maximise ``log_likelihood_and_grad`` with L-BFGS (scipy) to ``gtol``.
+
+    ``fixed`` maps weight indices to values held constant (default ``{0: 0.0}``: the first weight is the reference,
+    which removes the constant-shift direction the likelihood cannot see when all features sum to one). Fixing one
+    more weight gives its profile likelihood (``profile_interval``).
+    """
+    from scipy import optimize
+
+    P, features = _check_demos(P, features, demos)
+    k = features.shape[1]
+    fixed = {0: 0.0} if fixed is None else {int(i): float(v) for i, v in fixed.items()}
+    if any(not 0 <= i < k for i in fixed) or not all(np.isfinite(v) for v in fixed.values()) or len(fixed) >= k:
+        raise ValueError(f"fixed must map some (not all) of the {k} weight indices to finite values, got {fixed}")
+    free = np.array([i for i in range(k) if i not in fixed])
+    full = np.zeros(k) if theta0 is None else validation.finite_vector(theta0, "theta0", k).astype(float).copy()
+    for i, v in fixed.items():
+        full[i] = v
+
+    def negative(x: np.ndarray) -> tuple[float, np.ndarray]:
+        full[free] = x
+        value, grad = _log_likelihood_and_grad(P, features, demos, full)
+        return -value, -grad[free]
+
+    res = optimize.minimize(negative, full[free].copy(), jac=True, method="L-BFGS-B",
+                            options={"gtol": gtol, "ftol": 1e-15, "maxiter": 500})
+    full[free] = res.x
+    value, grad = _log_likelihood_and_grad(P, features, demos, full)
+    grad_max = float(np.abs(grad[free]).max())
+    return MLFit(theta=full.copy(), log_likelihood=value, grad_max=grad_max, iterations=int(res.nit),
+                 converged=grad_max <= 10 * gtol)
+
+
+def profile_interval(P: np.ndarray, features: np.ndarray, demos: Demonstrations, index: int,
+                     level: float = 0.95, reference: int = 0, search: float = 25.0) -> tuple[float, float]:
+    """Profile-likelihood interval for weight ``index`` (relative to weight ``reference``, held at 0).
+
+    The interval is every value w whose likelihood-ratio statistic 2N (L_max - max_{other weights} L(w)) stays
+    below the chi-square(1) quantile at ``level`` (3.84 at 95 %; Wilks' theorem). A side on which the statistic
+    never reaches it within ``search`` of the estimate is reported as -inf or +inf: the data do not bound it.
+    """
+    from scipy import optimize, stats
+
+    P, features = _check_demos(P, features, demos)
+    k = features.shape[1]
+    if not (0 <= int(index) < k and 0 <= int(reference) < k and int(index) != int(reference)):
+        raise ValueError(f"index and reference must be two different weight indices below {k}")
+    if not 0.0 < float(level) < 1.0 or not float(search) > 0.0:
+        raise ValueError("level must lie in (0, 1) and search must be positive")
+    best = max_likelihood_irl(P, features, demos, fixed={reference: 0.0})
+    threshold, n = float(stats.chi2.ppf(level, 1)), demos.n
+
+    def excess(w: float) -> float:
+        fit = max_likelihood_irl(P, features, demos, fixed={reference: 0.0, index: w}, theta0=best.theta)
+        return 2 * n * (best.log_likelihood - fit.log_likelihood) - threshold
+
+    centre = float(best.theta[index])
+    ends = []
+    for sign in (-1.0, 1.0):
+        far = centre + sign * float(search)
+        ends.append(optimize.brentq(excess, centre, far, xtol=1e-6) if excess(far) > 0 else sign * np.inf)
+    return ends[0], ends[1]
 
 
 # --------------------------------------------------------------------------------- the notebook's scenario
@@ -321,7 +484,8 @@ TRUE_THETA.setflags(write=False)
 
 @dataclass(frozen=True)
 class IRLExperiment:
-    """One run of the notebook's pipeline: expert -> demonstrations -> MaxEnt IRL -> re-optimised learner."""
+    """One run of the notebook's pipeline: expert -> demonstrations -> maximum-likelihood IRL -> re-optimised
+    learner."""
 
     world: GridWorld
     horizon: int
@@ -329,21 +493,18 @@ class IRLExperiment:
     expert_pi: np.ndarray
     expert_occupancy: np.ndarray      # exact D of the expert's policy
     demo_occupancy: np.ndarray        # empirical D of the demonstrations
-    theta: np.ndarray                 # recovered weights
+    theta: np.ndarray                 # recovered weights (floor fixed at 0)
     learner_pi: np.ndarray
     learner_occupancy: np.ndarray     # exact D of the soft-optimal policy for the recovered reward
     distance: float                   # TV(expert D, learner D)
-    gaps: np.ndarray
+    fit: MLFit
 
 
 def irl_experiment(n_demos: int = 50, slip: float = 0.1, horizon: int = 12, seed: int = 0,
-                   steps: int = 150, lr: float | None = None,
                    layout: tuple[str, ...] = NOTEBOOK_LAYOUT,
                    true_theta: np.ndarray = TRUE_THETA) -> IRLExperiment:
-    """Sample ``n_demos`` demonstrations of the soft-optimal expert for ``true_theta`` and recover theta.
-
-    ``lr`` defaults to 1 / (horizon + 1), the inverse of the total occupancy mass (a stable step size).
-    """
+    """Sample ``n_demos`` demonstrations of the soft-optimal expert for ``true_theta`` and recover theta by
+    maximum likelihood (``max_likelihood_irl``, run to convergence, floor weight fixed at 0)."""
     horizon = validation.positive_int(horizon, "horizon")
     world = make_gridworld(layout, slip=slip)
     F = world.features
@@ -351,14 +512,12 @@ def irl_experiment(n_demos: int = 50, slip: float = 0.1, horizon: int = 12, seed
     _, expert_D = _occupancy(world.P, expert_pi, world.init_dist, 1.0)
     demos = sample_demonstrations(world.P, expert_pi, world.init_dist, n_demos, rng=seed)
     demo_D = empirical_occupancy(demos.states, world.n_states)
-    path = maxent_irl_path(world.P, F, demo_D, world.init_dist, horizon,
-                           lr=1.0 / (horizon + 1) if lr is None else lr, steps=steps)
-    _, _, learner_pi = _partition(world.P, F @ path.theta, horizon, 1.0)
+    fit = max_likelihood_irl(world.P, F, demos)
+    _, _, learner_pi = _partition(world.P, F @ fit.theta, horizon, 1.0)
     _, learner_D = _occupancy(world.P, learner_pi, world.init_dist, 1.0)
     return IRLExperiment(world=world, horizon=horizon, demos=demos, expert_pi=expert_pi, expert_occupancy=expert_D,
-                         demo_occupancy=demo_D, theta=path.theta, learner_pi=learner_pi,
-                         learner_occupancy=learner_D, distance=visitation_distance(expert_D, learner_D),
-                         gaps=path.gaps)
+                         demo_occupancy=demo_D, theta=fit.theta, learner_pi=learner_pi,
+                         learner_occupancy=learner_D, distance=visitation_distance(expert_D, learner_D), fit=fit)
 
 
 def relative_reward(world: GridWorld, theta: np.ndarray) -> np.ndarray:

@@ -277,8 +277,128 @@ def test_visitation_distance():
 
 def test_notebook_experiment_reproduces_the_expert():
     e = irl.irl_experiment(n_demos=200, slip=0.1, horizon=12, seed=0)
-    assert e.distance < 0.05
-    assert e.gaps[-1] < 0.1 * e.gaps[0]
+    assert e.distance < 0.01 and e.fit.converged and e.theta[0] == 0.0
+
+
+# --------------------------------------------------------------- causal likelihood, ML fit, profile intervals
+def _notebook_demos(slip: float, n: int = 200, seed: int = 0):
+    world = gridworld.make_gridworld(irl.NOTEBOOK_LAYOUT, slip=slip)
+    _, _, pi = irl.mce_partition(world.P, world.features @ irl.TRUE_THETA, 12)
+    return world, irl.sample_demonstrations(world.P, pi, world.init_dist, n, rng=seed)
+
+
+@pytest.mark.parametrize("slip", [0.0, 0.1])
+def test_log_likelihood_gradient_matches_finite_differences(slip):
+    world, demos = _notebook_demos(slip, n=30)
+    theta = np.array([-0.3, 2.0, -3.0, -1.0])
+    value, grad = irl.log_likelihood_and_grad(world.P, world.features, demos, theta)
+    _, _, pi = irl.mce_partition(world.P, world.features @ theta, 12)
+    assert value == pytest.approx(irl.trajectory_log_likelihood(pi, demos), abs=1e-12)
+    eps = 1e-6
+    numeric = [(irl.log_likelihood_and_grad(world.P, world.features, demos, theta + eps * e)[0]
+                - irl.log_likelihood_and_grad(world.P, world.features, demos, theta - eps * e)[0]) / (2 * eps)
+               for e in np.eye(4)]
+    np.testing.assert_allclose(grad, numeric, atol=1e-6)
+
+
+def test_without_slips_the_likelihood_gradient_is_the_feature_gap_over_decision_steps():
+    world, demos = _notebook_demos(0.0, n=50)
+    theta = np.array([0.2, 1.0, -2.0, 0.5])
+    _, grad = irl.log_likelihood_and_grad(world.P, world.features, demos, theta)
+    _, _, pi = irl.mce_partition(world.P, world.features @ theta, 12)
+    D_t, _ = irl.mce_occupancy(world.P, pi, world.init_dist)
+    mu_demo = world.features.T @ irl.empirical_occupancy(demos.states[:, :-1], world.n_states)
+    np.testing.assert_allclose(grad, mu_demo - world.features.T @ D_t[:-1].sum(axis=0), atol=1e-10)
+    # with slips the two differ on a finite sample
+    world, demos = _notebook_demos(0.1, n=50)
+    _, grad = irl.log_likelihood_and_grad(world.P, world.features, demos, theta)
+    _, _, pi = irl.mce_partition(world.P, world.features @ theta, 12)
+    D_t, _ = irl.mce_occupancy(world.P, pi, world.init_dist)
+    mu_demo = world.features.T @ irl.empirical_occupancy(demos.states[:, :-1], world.n_states)
+    assert np.abs(grad - (mu_demo - world.features.T @ D_t[:-1].sum(axis=0))).max() > 1e-3
+
+
+def test_max_likelihood_fit_is_a_stationary_point_that_beats_the_truth():
+    world, demos = _notebook_demos(0.1)
+    fit = irl.max_likelihood_irl(world.P, world.features, demos)
+    _, grad = irl.log_likelihood_and_grad(world.P, world.features, demos, fit.theta)
+    assert fit.converged and fit.theta[0] == 0.0 and np.abs(grad[1:]).max() < 1e-6
+    _, _, pi_true = irl.mce_partition(world.P, world.features @ irl.TRUE_THETA, 12)
+    assert fit.log_likelihood >= irl.trajectory_log_likelihood(pi_true, demos)
+    # a different start reaches the same maximum (the likelihood is concave in theta here)
+    other = irl.max_likelihood_irl(world.P, world.features, demos, theta0=np.array([0.0, -3.0, 4.0, 2.0]))
+    np.testing.assert_allclose(other.theta, fit.theta, atol=1e-4)
+    # fixing a weight holds it exactly
+    held = irl.max_likelihood_irl(world.P, world.features, demos, fixed={0: 0.0, 2: -3.0})
+    assert held.theta[2] == -3.0 and held.log_likelihood < fit.log_likelihood
+
+
+def test_profile_interval_covers_the_truth_with_slips_and_is_one_sided_without():
+    world, demos = _notebook_demos(0.1)
+    rel_true = irl.TRUE_THETA - irl.TRUE_THETA[0]
+    for i in (1, 2, 3):
+        lo, hi = irl.profile_interval(world.P, world.features, demos, i)
+        assert np.isfinite(lo) and np.isfinite(hi) and lo < rel_true[i] < hi
+    # the statistic at an end is the chi-square(1) 95 % quantile
+    lo, hi = irl.profile_interval(world.P, world.features, demos, 2)
+    best = irl.max_likelihood_irl(world.P, world.features, demos)
+    at_lo = irl.max_likelihood_irl(world.P, world.features, demos, fixed={0: 0.0, 2: lo})
+    assert 2 * demos.n * (best.log_likelihood - at_lo.log_likelihood) == pytest.approx(3.8415, abs=1e-2)
+    world0, demos0 = _notebook_demos(0.0)
+    lo0, hi0 = irl.profile_interval(world0.P, world0.features, demos0, 2)
+    assert np.isneginf(lo0) and hi0 > 0
+
+
+def test_feature_matching_update_has_no_fixed_point_on_the_notebook_demos():
+    world, demos = _notebook_demos(0.1)
+    D_demo = irl.empirical_occupancy(demos.states, world.n_states)
+    path = irl.maxent_irl_path(world.P, world.features, D_demo, world.init_dist, 12, lr=1 / 13, steps=3000)
+    lava = path.thetas[:, 2] - path.thetas[:, 0]
+    assert lava[3000] < lava[2000] - 1 < lava[1000] - 2 and path.gaps[3000] > 0.01
+    # with the exact occupancy the same update approaches the truth instead
+    _, _, pi = irl.mce_partition(world.P, world.features @ irl.TRUE_THETA, 12)
+    _, D_exact = irl.mce_occupancy(world.P, pi, world.init_dist)
+    exact = irl.maxent_irl_path(world.P, world.features, D_exact, world.init_dist, 12, lr=1 / 13, steps=3000)
+    exact_lava = exact.thetas[:, 2] - exact.thetas[:, 0]
+    rel_true = irl.TRUE_THETA[2] - irl.TRUE_THETA[0]
+    assert exact.gaps[-1] < 0.3 * exact.gaps[1000] and abs(exact_lava[-1] - rel_true) < abs(exact_lava[1000] - rel_true)
+
+
+def test_trajectory_partition_is_optimistic_about_slips_and_equal_without():
+    det = gridworld.make_gridworld(irl.NOTEBOOK_LAYOUT, slip=0.0)
+    r = det.features @ irl.TRUE_THETA
+    np.testing.assert_allclose(irl.trajectory_partition(det.P, r, 12), irl.mce_partition(det.P, r, 12)[2], atol=1e-12)
+    slippery = gridworld.make_gridworld(irl.NOTEBOOK_LAYOUT, slip=0.1)
+    pi = irl.trajectory_partition(slippery.P, r, 12)
+    np.testing.assert_allclose(pi.sum(-1), 1.0)
+    # one state, two actions: a sure 0 against a coin flip between +2 and -2 (reward on the next state)
+    P = np.zeros((3, 2, 3))
+    P[0, 0, 0] = 1.0
+    P[0, 1, 1] = P[0, 1, 2] = 0.5
+    P[1, :, 1] = P[2, :, 2] = 1.0
+    reward = np.array([0.0, 2.0, -2.0])
+    traj, causal = irl.trajectory_partition(P, reward, 2)[0, 0], irl.mce_partition(P, reward, 2)[2][0, 0]
+    # causal: Q = 0 + E[V] with V = log(2 e^r) -> E[V] = log 2; trajectory: log E[e^V] = log(2 cosh 2)
+    np.testing.assert_allclose(causal, [0.5, 0.5], atol=1e-12)
+    np.testing.assert_allclose(traj[1] / traj[0], np.cosh(2.0), rtol=1e-12)
+
+
+def test_ml_bad_inputs():
+    world, demos = _notebook_demos(0.1, n=5)
+    with pytest.raises(ValueError, match="features"):
+        irl.log_likelihood_and_grad(world.P, world.features[:3], demos, np.zeros(4))
+    with pytest.raises(ValueError, match="theta"):
+        irl.log_likelihood_and_grad(world.P, world.features, demos, np.zeros(3))
+    with pytest.raises(ValueError, match="fixed"):
+        irl.max_likelihood_irl(world.P, world.features, demos, fixed={0: 0.0, 1: 0.0, 2: 0.0, 3: 0.0})
+    with pytest.raises(ValueError, match="fixed"):
+        irl.max_likelihood_irl(world.P, world.features, demos, fixed={7: 0.0})
+    with pytest.raises(ValueError, match="demos"):
+        irl.max_likelihood_irl(world.P, world.features, irl.Demonstrations(demos.states + 100, demos.actions))
+    with pytest.raises(ValueError, match="index"):
+        irl.profile_interval(world.P, world.features, demos, 0)
+    with pytest.raises(ValueError, match="level"):
+        irl.profile_interval(world.P, world.features, demos, 2, level=1.5)
 
 
 # ------------------------------------------------------------------------------------------- bad inputs
