@@ -65,9 +65,7 @@ def _to_array(value: Any) -> np.ndarray:
 
 def compare(got: Any, expected: Any, rtol: float = 1e-6, atol: float = 1e-8) -> CaseResult:
     """Compare two numbers/arrays (or tuples of them) and classify the match."""
-    if isinstance(expected, (tuple, list)) and not np.isscalar(expected) and len(expected) and not isinstance(
-        expected[0], (int, float, np.number)
-    ):
+    if isinstance(expected, (tuple, list)) and len(expected) and not all(np.isscalar(x) for x in expected):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
             return CaseResult("mismatch", float("inf"), f"expected {len(expected)} outputs, got {type(got).__name__}")
         parts = [compare(g, e, rtol, atol) for g, e in zip(got, expected, strict=True)]

@@ -91,3 +91,12 @@ def test_agreement_classes():
             checks.agreement(1e-9, bad)
     with pytest.raises(ValueError):
         checks.agreement(float("nan"), 1e-6)
+
+
+def test_compare_handles_a_tuple_of_a_number_and_an_array():
+    expected = (0.5, np.array([1.0, 2.0]))
+    assert checks.compare((0.5, np.array([1.0, 2.0])), expected).status == "exact"
+    assert checks.compare((0.5 + 1e-12, np.array([1.0, 2.0])), expected).status == "close"
+    assert checks.compare((0.5, np.array([1.0, 2.5])), expected).status == "mismatch"
+    assert checks.compare((0.5,), expected).status == "mismatch"
+    assert checks.compare((1.0, 2.0), (1.0, 2.0)).status == "exact"   # a tuple of numbers is still one array

@@ -138,6 +138,28 @@ def test_fit_matches_sklearn_logistic_regression(l2):
     np.testing.assert_allclose(w, SK_W[l2], atol=1e-8)
 
 
+def test_bradley_terry_objective_value_gradient_and_stability():
+    rng = np.random.default_rng(5)
+    Xc, Xr, w = rng.normal(size=(30, 4)), rng.normal(size=(30, 4)), rng.normal(size=4)
+    loss, grad = P.bradley_terry_objective(w, Xc, Xr, l2=0.3)
+    assert loss == pytest.approx(P.bradley_terry_loss(Xc @ w, Xr @ w) + 0.15 * w @ w, rel=1e-12)
+    eps = 1e-6
+    numeric = [(P.bradley_terry_objective(w + eps * e, Xc, Xr, l2=0.3)[0]
+                - P.bradley_terry_objective(w - eps * e, Xc, Xr, l2=0.3)[0]) / (2 * eps) for e in np.eye(4)]
+    np.testing.assert_allclose(grad, numeric, atol=1e-7)
+    # a margin of -1000: loss 1000 / N exactly, gradient -(x_c - x_r) / N, no overflow
+    big = P.bradley_terry_objective(np.array([1.0]), np.array([[0.0], [1.0]]), np.array([[1000.0], [0.0]]))
+    assert big[0] == pytest.approx((1000.0 + np.log1p(np.exp(-1.0))) / 2, rel=1e-12)
+    np.testing.assert_allclose(big[1], [-(-1000.0 * 1.0 + 1.0 / (1.0 + np.e)) / 2], rtol=1e-12)
+    # the fit is a stationary point of this objective
+    w_fit = P.fit_linear_reward_model(Xc, Xr, l2=0.3)
+    assert np.abs(P.bradley_terry_objective(w_fit, Xc, Xr, l2=0.3)[1]).max() < 1e-8
+    with pytest.raises(ValueError, match="w has"):
+        P.bradley_terry_objective(np.zeros(3), Xc, Xr)
+    with pytest.raises(ValueError, match="l2"):
+        P.bradley_terry_objective(w, Xc, Xr, l2=-1.0)
+
+
 def test_fit_optimality_and_seed_independence():
     rng = np.random.default_rng(1)
     Xc, Xr = rng.normal(size=(2, 50, 4))

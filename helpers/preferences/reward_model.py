@@ -17,10 +17,39 @@ from scipy import optimize, special
 from helpers.validation import finite_array
 
 __all__ = [
-    "fit_linear_reward_model", "simulate_comparisons", "simulate_ratings", "sample_preference_pairs",
+    "bradley_terry_objective", "fit_linear_reward_model", "simulate_comparisons", "simulate_ratings", "sample_preference_pairs",
     "fit_ratings_regression", "angle_degrees", "preference_accuracy", "RewardLearningCurves",
     "reward_learning_curves",
 ]
+
+
+def bradley_terry_objective(w: np.ndarray, X_chosen: np.ndarray, X_rejected: np.ndarray, l2: float = 0.0
+                            ) -> tuple[float, np.ndarray]:
+    """The objective a linear Bradley-Terry reward model r(x) = w . x minimises, and its gradient in w:
+
+        L(w) = mean_i softplus(-m_i) + (l2 / 2) ||w||^2,   m_i = w . (x_chosen_i - x_rejected_i),
+        grad = -mean_i sigma(-m_i) (x_chosen_i - x_rejected_i) + l2 w
+
+    (Ouyang et al. 2022, eq. 1, with a Gaussian prior on w). softplus(-m) = log(1 + e^-m) is computed with
+    ``np.logaddexp`` and sigma with ``scipy.special.expit``, so both are exact at any margin.
+    """
+    Xc = finite_array(X_chosen, "X_chosen", ndim=2)
+    Xr = finite_array(X_rejected, "X_rejected", ndim=2)
+    if Xc.shape != Xr.shape:
+        raise ValueError(f"X_rejected has shape {Xr.shape} but X_chosen has shape {Xc.shape}; they must match")
+    w = finite_array(w, "w", ndim=1)
+    if w.shape[0] != Xc.shape[1]:
+        raise ValueError(f"w has {w.shape[0]} weights but the features have {Xc.shape[1]} columns")
+    if isinstance(l2, bool) or not np.isfinite(l2) or l2 < 0:
+        raise ValueError(f"l2 must be a finite number >= 0, got {l2}")
+    return _bt_objective(w, Xc - Xr, float(l2))
+
+
+def _bt_objective(w: np.ndarray, D: np.ndarray, l2: float) -> tuple[float, np.ndarray]:
+    margin = D @ w
+    loss = float(np.mean(np.logaddexp(0.0, -margin))) + 0.5 * l2 * float(w @ w)
+    grad = -(D.T @ special.expit(-margin)) / D.shape[0] + l2 * w
+    return loss, grad
 
 
 def fit_linear_reward_model(X_chosen: np.ndarray, X_rejected: np.ndarray, l2: float = 0.0, seed: int = 0,
@@ -29,8 +58,8 @@ def fit_linear_reward_model(X_chosen: np.ndarray, X_rejected: np.ndarray, l2: fl
 
         mean_i -log sigma(w . (x_chosen_i - x_rejected_i)) + (l2 / 2) ||w||^2
 
-    (the Bradley-Terry loss (2) with an L2 penalty, i.e. a Gaussian prior on w), by L-BFGS with the exact
-    gradient. The objective is convex; ``seed`` only sets the (tiny) random starting point. With ``l2 = 0`` on
+    (the Bradley-Terry loss (2) with an L2 penalty, i.e. a Gaussian prior on w: ``bradley_terry_objective``), by
+    L-BFGS with the exact gradient. The objective is convex; ``seed`` only sets the (tiny) random starting point. With ``l2 = 0`` on
     comparisons that a linear reward separates perfectly the minimum does not exist (the weights grow without
     bound) and the optimiser stops after ``max_iter`` iterations: use ``l2 > 0`` there.
     """
@@ -43,16 +72,8 @@ def fit_linear_reward_model(X_chosen: np.ndarray, X_rejected: np.ndarray, l2: fl
     if int(max_iter) < 1:
         raise ValueError(f"max_iter must be at least 1, got {max_iter}")
     D = Xc - Xr
-    m = D.shape[0]
-
-    def objective(w: np.ndarray) -> tuple[float, np.ndarray]:
-        margin = D @ w
-        loss = float(np.mean(np.logaddexp(0.0, -margin))) + 0.5 * l2 * float(w @ w)
-        grad = -(D.T @ special.expit(-margin)) / m + l2 * w
-        return loss, grad
-
     w0 = np.random.default_rng(seed).normal(scale=1e-3, size=D.shape[1])
-    res = optimize.minimize(objective, w0, jac=True, method="L-BFGS-B",
+    res = optimize.minimize(_bt_objective, w0, args=(D, float(l2)), jac=True, method="L-BFGS-B",
                             options={"maxiter": int(max_iter), "gtol": 1e-10, "ftol": 1e-15})
     return np.asarray(res.x, dtype=float)
 
