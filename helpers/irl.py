@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from scipy import optimize, stats
 
 from helpers import validation
 from helpers.gridworld import GridWorld, draw_grid, make_gridworld
@@ -410,8 +411,6 @@ def max_likelihood_irl(P: np.ndarray, features: np.ndarray, demos: Demonstration
     which removes the constant-shift direction the likelihood cannot see when all features sum to one). Fixing one
     more weight gives its profile likelihood (``profile_interval``).
     """
-    from scipy import optimize
-
     P, features = _check_demos(P, features, demos)
     k = features.shape[1]
     fixed = {0: 0.0} if fixed is None else {int(i): float(v) for i, v in fixed.items()}
@@ -444,8 +443,6 @@ def profile_interval(P: np.ndarray, features: np.ndarray, demos: Demonstrations,
     below the chi-square(1) quantile at ``level`` (3.84 at 95 %; Wilks' theorem). A side on which the statistic
     never reaches it within ``search`` of the estimate is reported as -inf or +inf: the data do not bound it.
     """
-    from scipy import optimize, stats
-
     P, features = _check_demos(P, features, demos)
     k = features.shape[1]
     if not (0 <= int(index) < k and 0 <= int(reference) < k and int(index) != int(reference)):

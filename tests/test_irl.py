@@ -325,7 +325,7 @@ def test_max_likelihood_fit_is_a_stationary_point_that_beats_the_truth():
     assert fit.converged and fit.theta[0] == 0.0 and np.abs(grad[1:]).max() < 1e-6
     _, _, pi_true = irl.mce_partition(world.P, world.features @ irl.TRUE_THETA, 12)
     assert fit.log_likelihood >= irl.trajectory_log_likelihood(pi_true, demos)
-    # a different start reaches the same maximum (the likelihood is concave in theta here)
+    # a different start reaches the same maximum (no second local optimum shows up)
     other = irl.max_likelihood_irl(world.P, world.features, demos, theta0=np.array([0.0, -3.0, 4.0, 2.0]))
     np.testing.assert_allclose(other.theta, fit.theta, atol=1e-4)
     # fixing a weight holds it exactly
