@@ -376,7 +376,8 @@ class LagrangianResult:
 def lagrangian_cmdp(P: np.ndarray, reward: np.ndarray, cost: np.ndarray, budget: float, init_dist: np.ndarray,
                     discount: float, *, temperature: float = 0.02, lr: float = 0.3, iterations: int = 100,
                     inner_steps: int = 2, lam_init: float = 0.0, lam_max: float = 100.0,
-                    dual_update_fn: Callable[..., float] | None = None) -> LagrangianResult:
+                    dual_update_fn: Callable[..., float] | None = None, kp: float = 0.0,
+                    kd: float = 0.0) -> LagrangianResult:
     """Primal-dual soft policy iteration for the CMDP (Altman 1999 ch. 3; Tessler et al. 2019, arXiv 1805.11074).
 
     Each iteration k: (primal) ``inner_steps`` rounds of entropy-regularised policy iteration on the shaped reward
@@ -384,7 +385,10 @@ def lagrangian_cmdp(P: np.ndarray, reward: np.ndarray, cost: np.ndarray, budget:
     clip(lambda_k + lr (J_c(pi_k) - b), 0, lam_max). The entropy term makes the best response unique and continuous in
     lambda, so the dual function is smooth and a small enough ``lr`` converges; its bias on J_r is at most
     tau log|A| / (1 - gamma). ``dual_update_fn(lam, cost_value, budget, lr, lam_max)`` replaces the dual step
-    (the notebook's exercise). Returns the whole trajectory.
+    (the notebook's exercise). ``kp``, ``kd`` > 0 make the multiplier a PID controller (Stooke, Achiam & Abbeel
+    2020, arXiv 2007.03964, Algorithm 2, with K_I = lr): the dual step updates the integral I, and
+    lambda_{k+1} = clip(I_{k+1} + kp (J_c(pi_k) - b) + kd max(0, J_c(pi_k) - J_c(pi_{k-1})), 0, lam_max); with
+    kp = kd = 0 (default) lambda = I, plain dual ascent. Returns the whole trajectory.
     """
     P, r, c, mu, gamma = validate_mdp(P, reward, cost, init_dist, discount)
     if not (temperature > 0 and np.isfinite(temperature)):
@@ -397,18 +401,22 @@ def lagrangian_cmdp(P: np.ndarray, reward: np.ndarray, cost: np.ndarray, budget:
         raise ValueError(f"need 0 <= lam_init <= lam_max, got {lam_init} and {lam_max}")
     if not np.isfinite(budget):
         raise ValueError(f"budget must be finite, got {budget}")
+    if not (kp >= 0 and kd >= 0 and np.isfinite(kp) and np.isfinite(kd)):
+        raise ValueError(f"kp and kd must be finite numbers >= 0, got {kp} and {kd}")
     step = dual_update if dual_update_fn is None else dual_update_fn
     n_s, n_a = r.shape
     policy = np.full((n_s, n_a), 1.0 / n_a)
-    lam = float(lam_init)
+    lam = integral = float(lam_init)
     lams, jrs, jcs = [lam], [], []
     for _ in range(int(iterations)):
         policy = _soft_policy_iteration(P, r - lam * c, mu, gamma, temperature, policy, int(inner_steps))
         d = _state_occupancy(P, policy, mu, gamma)[:, None] * policy
         jr, jc = float((d * r).sum()), float((d * c).sum())
+        rise = max(0.0, jc - jcs[-1]) if jcs else 0.0
         jrs.append(jr)
         jcs.append(jc)
-        lam = float(step(lam, jc, float(budget), lr, lam_max))
+        integral = float(step(integral, jc, float(budget), lr, lam_max))
+        lam = float(np.clip(integral + kp * (jc - float(budget)) + kd * rise, 0.0, lam_max))
         lams.append(lam)
     return LagrangianResult(policy, jrs[-1], jcs[-1], lam, np.array(lams), np.array(jrs), np.array(jcs), d)
 

@@ -221,6 +221,26 @@ def test_large_dual_step_oscillates():
     assert tail.max() - tail.min() > 0.3  # bang-bang best responses: the last iterate never settles
 
 
+def test_pid_multiplier_follows_stooke_et_al_algorithm_2():
+    w = C.lava_world(0.1)
+    r, c = C.lava_cmdp(w)
+    plain = C.lagrangian_cmdp(w.P, r, c, 0.6, w.init_dist, 0.9, iterations=30)
+    same = C.lagrangian_cmdp(w.P, r, c, 0.6, w.init_dist, 0.9, iterations=30, kp=0.0, kd=0.0)
+    np.testing.assert_array_equal(plain.lambdas, same.lambdas)   # kp = kd = 0 is plain dual ascent
+    kp, kd, lr, b = 0.3, 0.5, 0.3, 0.6
+    pid = C.lagrangian_cmdp(w.P, r, c, b, w.init_dist, 0.9, iterations=30, kp=kp, kd=kd, lr=lr)
+    integral, prev, expected = 0.0, None, [0.0]
+    for jc in pid.cost_values:   # recompute the multiplier from the costs the run saw
+        integral = min(max(integral + lr * (jc - b), 0.0), 100.0)
+        rise = 0.0 if prev is None else max(0.0, jc - prev)
+        expected.append(min(max(integral + kp * (jc - b) + kd * rise, 0.0), 100.0))
+        prev = jc
+    np.testing.assert_allclose(pid.lambdas, expected, atol=1e-12)
+    assert not np.allclose(pid.lambdas, plain.lambdas)
+    with pytest.raises(ValueError, match="kp and kd"):
+        C.lagrangian_cmdp(w.P, r, c, b, w.init_dist, 0.9, kp=-1.0)
+
+
 def test_dual_update_projection_and_custom_fn():
     assert C.dual_update(1.0, 2.0, 1.5, 0.5) == pytest.approx(1.25)
     assert C.dual_update(0.1, 0.0, 1.0, 1.0) == 0.0
