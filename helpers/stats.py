@@ -1,5 +1,5 @@
-"""Small statistics shared by topic modules: KL divergence, the best-of-n KL formula, the Wilson interval, cluster
-bootstrap intervals.
+"""Small statistics shared by topic modules: KL divergence, the best-of-n KL formula, the Wilson interval, a
+reliability table (calibration), cluster bootstrap intervals.
 
 Each concept is written once here and re-exported by the notebook modules that teach it
 (``preferences.kl_divergence`` and ``constraints.kl_divergence`` are this ``kl_divergence``;
@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["kl_divergence", "best_of_n_kl", "wilson_interval", "cluster_bootstrap", "cluster_bootstrap_mean"]
+__all__ = ["kl_divergence", "best_of_n_kl", "wilson_interval", "reliability_table", "cluster_bootstrap",
+           "cluster_bootstrap_mean"]
 
 
 def kl_divergence(p: Any, q: Any, axis: int = -1) -> Any:
@@ -68,6 +69,32 @@ def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     centre = (p + z**2 / (2 * n)) / denom
     half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+def reliability_table(prob: Any, outcome: Any, n_bins: int = 10) -> dict[str, np.ndarray | float]:
+    """Calibration of predicted probabilities: ``n_bins`` equal-width bins on [0, 1], and per non-empty bin
+    the mean prediction, the observed frequency of ``outcome`` = 1 and the count, plus the expected calibration error
+    ECE = sum_b (n_b / N) |mean prediction_b - frequency_b| (Naeini, Cooper & Hauskrecht 2015; Guo et al. 2017,
+    arXiv 1706.04599). The bins equal scikit-learn's ``calibration_curve(strategy="uniform")``."""
+    prob = np.asarray(prob, dtype=float)
+    outcome = np.asarray(outcome, dtype=float)
+    if prob.ndim != 1 or prob.shape != outcome.shape or len(prob) == 0:
+        raise ValueError(f"prob and outcome must be 1-D arrays of the same positive length, got {prob.shape} and "
+                         f"{outcome.shape}")
+    if not np.all(np.isfinite(prob)) or np.any(prob < 0) or np.any(prob > 1):
+        raise ValueError("prob must hold probabilities in [0, 1]")
+    if not np.all(np.isin(outcome, (0.0, 1.0))):
+        raise ValueError("outcome must hold 0s and 1s")
+    if isinstance(n_bins, bool) or int(n_bins) != n_bins or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer, got {n_bins}")
+    edges = np.linspace(0.0, 1.0, int(n_bins) + 1)
+    which = np.searchsorted(edges[1:-1], prob)   # bins (e_k, e_k+1], the first one [0, e_1]
+    counts = np.bincount(which, minlength=int(n_bins))
+    used = counts > 0
+    mean_pred = np.bincount(which, weights=prob, minlength=int(n_bins))[used] / counts[used]
+    frequency = np.bincount(which, weights=outcome, minlength=int(n_bins))[used] / counts[used]
+    ece = float(np.sum(counts[used] / len(prob) * np.abs(mean_pred - frequency)))
+    return {"mean_predicted": mean_pred, "frequency": frequency, "count": counts[used], "ece": ece}
 
 
 def cluster_bootstrap(statistic, n: int, clusters: np.ndarray | None = None, n_boot: int = 1000,
