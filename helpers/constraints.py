@@ -385,7 +385,7 @@ def lagrangian_cmdp(P: np.ndarray, reward: np.ndarray, cost: np.ndarray, budget:
     clip(lambda_k + lr (J_c(pi_k) - b), 0, lam_max). The entropy term makes the best response unique and continuous in
     lambda, so the dual function is smooth and a small enough ``lr`` converges; its bias on J_r is at most
     tau log|A| / (1 - gamma). ``dual_update_fn(lam, cost_value, budget, lr, lam_max)`` replaces the dual step
-    (the notebook's exercise). ``kp``, ``kd`` > 0 make the multiplier a PID controller (Stooke, Achiam & Abbeel
+    (``dual_update`` by default). ``kp``, ``kd`` > 0 make the multiplier a PID controller (Stooke, Achiam & Abbeel
     2020, arXiv 2007.03964, Algorithm 2, with K_I = lr): the dual step updates the integral I, and
     lambda_{k+1} = clip(I_{k+1} + kp (J_c(pi_k) - b) + kd max(0, J_c(pi_k) - J_c(pi_{k-1})), 0, lam_max); with
     kp = kd = 0 (default) lambda = I, plain dual ascent. Returns the whole trajectory.
