@@ -67,6 +67,7 @@ __all__ = [
     "pareto_frontier",
     "brute_force_cmdp",
     "kl_regularized_policy",
+    "kl_budget_beta",
     "kl_divergence",
     "budget_problem_closed_form",
     "solve_budget_problem",
@@ -449,6 +450,28 @@ def kl_regularized_policy(pi_ref: np.ndarray, reward: np.ndarray, beta: float) -
     logits = logits - logits.max(axis=-1, keepdims=True)
     w = np.exp(logits)
     return w / w.sum(axis=-1, keepdims=True)
+
+
+def kl_budget_beta(pi_ref: np.ndarray, reward: np.ndarray, epsilon: float,
+                   log10_bounds: tuple[float, float] = (-4.0, 3.0)) -> float:
+    """The beta whose KL-regularised policy spends exactly ``epsilon`` nats: KL(pi_beta || pi_ref) = epsilon.
+
+    beta is the multiplier of the KL budget (the Lagrangian reading of section 5 of notebook 04). KL(pi_beta ||
+    pi_ref) falls as beta grows, so the root is unique; it is found by Brent's method on log10 beta within
+    ``log10_bounds``. A budget outside the KL range those bounds reach raises ``ValueError``.
+    """
+    if not (np.isfinite(epsilon) and epsilon > 0):
+        raise ValueError(f"epsilon must be a finite number > 0, got {epsilon}")
+    lo, hi = (float(b) for b in log10_bounds)
+    if not lo < hi:
+        raise ValueError(f"log10_bounds must be increasing, got {log10_bounds}")
+
+    def excess(log10_beta: float) -> float:
+        return float(kl_divergence(kl_regularized_policy(pi_ref, reward, 10**log10_beta), pi_ref)) - float(epsilon)
+
+    if not excess(lo) > 0 > excess(hi):
+        raise ValueError(f"a KL of {epsilon} nats is not reached for beta in [1e{lo:g}, 1e{hi:g}]")
+    return float(10 ** optimize.brentq(excess, lo, hi))
 
 
 # --------------------------------------------------------------------------------------------- parameter problem

@@ -66,6 +66,7 @@ __all__ = [
     "log_likelihood_and_grad",
     "MLFit",
     "max_likelihood_irl",
+    "likelihood_ratio_statistic",
     "profile_interval",
     "NOTEBOOK_LAYOUT",
     "TRUE_THETA",
@@ -281,9 +282,7 @@ def maxent_irl_path(P: np.ndarray, features: np.ndarray, expert_occupancy: np.nd
     """
     P = validate_transitions(P)
     n_s = P.shape[0]
-    features = np.asarray(features, dtype=float)
-    if features.ndim != 2 or features.shape[0] != n_s or not np.all(np.isfinite(features)):
-        raise ValueError(f"features must be a finite array of shape [{n_s}, K], got {features.shape}")
+    features = _check_features(features, n_s)
     expert_occupancy = validation.finite_vector(expert_occupancy, "expert_occupancy", n_s)
     init_dist = validation.probability_vector(init_dist, "init_dist", n_s)
     horizon, discount = validation.positive_int(horizon, "horizon"), validation.discount(discount, allow_one=True)
@@ -346,11 +345,16 @@ def trajectory_partition(P: np.ndarray, reward: np.ndarray, horizon: int) -> np.
 
 
 # ------------------------------------------------------------------------------ maximum likelihood, exactly
+def _check_features(features: np.ndarray, n_states: int) -> np.ndarray:
+    features = np.asarray(features, dtype=float)
+    if features.ndim != 2 or features.shape[0] != n_states or not np.all(np.isfinite(features)):
+        raise ValueError(f"features must be a finite array of shape [{n_states}, K], got {features.shape}")
+    return features
+
+
 def _check_demos(P: np.ndarray, features: np.ndarray, demos: Demonstrations) -> tuple[np.ndarray, np.ndarray]:
     P = validate_transitions(P)
-    features = np.asarray(features, dtype=float)
-    if features.ndim != 2 or features.shape[0] != P.shape[0] or not np.all(np.isfinite(features)):
-        raise ValueError(f"features must be a finite array of shape [{P.shape[0]}, K], got {features.shape}")
+    features = _check_features(features, P.shape[0])
     if not isinstance(demos, Demonstrations) or demos.actions.shape[1] < 1:
         raise ValueError("demos must be Demonstrations with at least one step")
     if demos.states.min() < 0 or demos.states.max() >= P.shape[0] or demos.actions.min() < 0 \
@@ -435,26 +439,46 @@ def max_likelihood_irl(P: np.ndarray, features: np.ndarray, demos: Demonstration
                  converged=grad_max <= 10 * gtol)
 
 
+def likelihood_ratio_statistic(P: np.ndarray, features: np.ndarray, demos: Demonstrations, index: int, value: float,
+                               reference: int = 0, best: MLFit | None = None) -> float:
+    """2N (L_max - max_{other weights} L) with weight ``index`` held at ``value`` (and ``reference`` at 0): the
+    profile likelihood-ratio statistic, chi-square(1) under the hypothesis that ``value`` is the true weight (Wilks).
+    ``best`` is the unrestricted fit (``max_likelihood_irl(..., fixed={reference: 0.0})``), computed if omitted."""
+    P, features = _check_demos(P, features, demos)
+    _check_index_pair(index, reference, features.shape[1])
+    if best is None:
+        best = max_likelihood_irl(P, features, demos, fixed={reference: 0.0})
+    return _lr_statistic(P, features, demos, index, float(value), reference, best)
+
+
+def _check_index_pair(index: int, reference: int, k: int) -> None:
+    if not (0 <= int(index) < k and 0 <= int(reference) < k and int(index) != int(reference)):
+        raise ValueError(f"index and reference must be two different weight indices below {k}")
+
+
+def _lr_statistic(P: np.ndarray, features: np.ndarray, demos: Demonstrations, index: int, value: float,
+                  reference: int, best: MLFit) -> float:
+    fit = max_likelihood_irl(P, features, demos, fixed={reference: 0.0, index: value}, theta0=best.theta)
+    return 2 * demos.n * (best.log_likelihood - fit.log_likelihood)
+
+
 def profile_interval(P: np.ndarray, features: np.ndarray, demos: Demonstrations, index: int,
                      level: float = 0.95, reference: int = 0, search: float = 25.0) -> tuple[float, float]:
     """Profile-likelihood interval for weight ``index`` (relative to weight ``reference``, held at 0).
 
-    The interval is every value w whose likelihood-ratio statistic 2N (L_max - max_{other weights} L(w)) stays
-    below the chi-square(1) quantile at ``level`` (3.84 at 95 %; Wilks' theorem). A side on which the statistic
-    never reaches it within ``search`` of the estimate is reported as -inf or +inf: the data do not bound it.
+    The interval is every value w whose likelihood-ratio statistic (``likelihood_ratio_statistic``) stays below the
+    chi-square(1) quantile at ``level`` (3.84 at 95 %; Wilks' theorem). A side on which the statistic never reaches
+    it within ``search`` of the estimate is reported as -inf or +inf: the data do not bound it.
     """
     P, features = _check_demos(P, features, demos)
-    k = features.shape[1]
-    if not (0 <= int(index) < k and 0 <= int(reference) < k and int(index) != int(reference)):
-        raise ValueError(f"index and reference must be two different weight indices below {k}")
+    _check_index_pair(index, reference, features.shape[1])
     if not 0.0 < float(level) < 1.0 or not float(search) > 0.0:
         raise ValueError("level must lie in (0, 1) and search must be positive")
     best = max_likelihood_irl(P, features, demos, fixed={reference: 0.0})
-    threshold, n = float(stats.chi2.ppf(level, 1)), demos.n
+    threshold = float(stats.chi2.ppf(level, 1))
 
     def excess(w: float) -> float:
-        fit = max_likelihood_irl(P, features, demos, fixed={reference: 0.0, index: w}, theta0=best.theta)
-        return 2 * n * (best.log_likelihood - fit.log_likelihood) - threshold
+        return _lr_statistic(P, features, demos, index, w, reference, best) - threshold
 
     centre = float(best.theta[index])
     ends = []

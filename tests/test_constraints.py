@@ -281,6 +281,18 @@ def test_kl_policy_maximises_the_regularised_objective():
     assert np.all(others @ r - beta * C.kl_divergence(others, pi_ref[None]) <= best + 1e-12)
 
 
+def test_kl_budget_beta_spends_exactly_the_budget():
+    pi_ref, proxy, _ = C.response_bandit()
+    betas = [C.kl_budget_beta(pi_ref, proxy, eps) for eps in (0.1, 0.5, 2.0)]
+    for eps, beta in zip((0.1, 0.5, 2.0), betas, strict=True):
+        assert C.kl_divergence(C.kl_regularized_policy(pi_ref, proxy, beta), pi_ref) == pytest.approx(eps, abs=1e-9)
+    assert betas[0] > betas[1] > betas[2]          # a larger budget needs a smaller price
+    with pytest.raises(ValueError, match="not reached"):
+        C.kl_budget_beta(pi_ref, proxy, 10.0)      # above log(1 / pi_ref(best)) = log 100
+    with pytest.raises(ValueError, match="epsilon"):
+        C.kl_budget_beta(pi_ref, proxy, 0.0)
+
+
 def test_kl_policy_broadcasts_and_keeps_zero_support():
     pi_ref = np.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
     r = np.array([1.0, 0.0, 5.0])

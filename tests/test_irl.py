@@ -344,6 +344,8 @@ def test_profile_interval_covers_the_truth_with_slips_and_is_one_sided_without()
     best = irl.max_likelihood_irl(world.P, world.features, demos)
     at_lo = irl.max_likelihood_irl(world.P, world.features, demos, fixed={0: 0.0, 2: lo})
     assert 2 * demos.n * (best.log_likelihood - at_lo.log_likelihood) == pytest.approx(3.8415, abs=1e-2)
+    assert irl.likelihood_ratio_statistic(world.P, world.features, demos, 2, lo) == pytest.approx(3.8415, abs=1e-2)
+    assert irl.likelihood_ratio_statistic(world.P, world.features, demos, 2, best.theta[2], best=best) < 1e-8
     world0, demos0 = _notebook_demos(0.0)
     lo0, hi0 = irl.profile_interval(world0.P, world0.features, demos0, 2)
     assert np.isneginf(lo0) and hi0 > 0
@@ -397,6 +399,8 @@ def test_ml_bad_inputs():
         irl.max_likelihood_irl(world.P, world.features, irl.Demonstrations(demos.states + 100, demos.actions))
     with pytest.raises(ValueError, match="index"):
         irl.profile_interval(world.P, world.features, demos, 0)
+    with pytest.raises(ValueError, match="index"):
+        irl.likelihood_ratio_statistic(world.P, world.features, demos, 0, 1.0)
     with pytest.raises(ValueError, match="level"):
         irl.profile_interval(world.P, world.features, demos, 2, level=1.5)
 
