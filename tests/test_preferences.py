@@ -96,6 +96,30 @@ def test_dpo_is_bt_on_implicit_rewards_and_trains():
     assert torch.all(t_pc.grad <= 0) and torch.all(t_pr.grad >= 0)  # raise chosen, lower rejected
 
 
+def test_ipo_loss_closed_form_and_target():
+    pc, pr, rc, rr = np.array([-12.0, -30.0]), np.array([-20.0, -25.0]), np.array([-14.0, -28.0]), np.array([-18.0, -26.0])
+    h = (pc - rc) - (pr - rr)  # 4 and -3
+    tau = 0.5
+    expected = float(np.mean((h - 1.0) ** 2))  # target 1 / (2 tau) = 1: (4 - 1)^2 and (-3 - 1)^2, mean 12.5
+    assert expected == 12.5
+    assert P.ipo_loss(pc, pr, rc, rr, tau) == pytest.approx(expected, rel=1e-15)
+    as_torch = P.ipo_loss(*[torch.tensor(v, dtype=torch.float64) for v in (pc, pr, rc, rr)], tau)
+    assert float(as_torch) == pytest.approx(expected, rel=1e-15)
+    # unlike DPO, the loss has a finite minimiser: zero exactly at h = 1 / (2 tau), rising beyond it
+    zeros = np.zeros(1)
+    assert P.ipo_loss(np.array([2.0]), zeros, zeros, zeros, 0.25) == 0.0
+    assert P.ipo_loss(np.array([4.0]), zeros, zeros, zeros, 0.25) > 0.0
+    assert P.dpo_loss(np.array([4.0]), zeros, zeros, zeros, 0.25) < P.dpo_loss(np.array([2.0]), zeros, zeros, zeros, 0.25)
+    t = torch.tensor([3.0], requires_grad=True)
+    P.ipo_loss(t, torch.zeros(1), torch.zeros(1), torch.zeros(1), 0.25).backward()
+    assert float(t.grad) == pytest.approx(2 * (3.0 - 2.0))  # pulls an overshooting margin back
+    for bad in (0.0, -1.0, float("inf"), True):
+        with pytest.raises(ValueError, match="tau"):
+            P.ipo_loss(pc, pr, rc, rr, bad)
+    with pytest.raises(ValueError, match="shape"):
+        P.ipo_loss(pc, pr[:1], rc, rr, tau)
+
+
 # ---------------------------------------------------------------------------------------- linear reward
 
 # choix 0.4.1: choix.opt_pairwise(5, CHOIX_DATA, alpha=a, method="Newton-CG", tol=1e-12); its objective is

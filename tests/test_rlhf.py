@@ -101,17 +101,88 @@ def test_dpo_train_needs_pairs(base):
 
 def test_shipped_sweep_shows_the_tradeoff():
     sweep = rlhf.load_sweep()
-    base_rates = sweep["base"]
-    runs = [sweep["runs"][str(float(b))]["rates"] for b in sweep["betas"]]
-    assert base_rates["kl"] == 0.0 and base_rates["unsafe_harmful"] > 0.3
-    assert all(r["unsafe_harmful"] < base_rates["unsafe_harmful"] for r in runs)
-    assert all(r["over_refusal_benign"] < 0.5 for r in runs)
-    kls = [r["kl"] for r in runs]
-    assert kls == sorted(kls, reverse=True)
+    assert sweep["seeds"] == [0, 1, 2] and len(sweep["base"]) == 3
+    base_pool = rlhf.pooled_rates(sweep["base"])
+    assert all(r["kl"] == 0.0 for r in sweep["base"]) and base_pool["unsafe_harmful"][0] > 0.3
+    pooled = {b: rlhf.pooled_rates([r["rates"] for r in sweep["runs"][str(float(b))]]) for b in sweep["betas"]}
+    assert all(p["unsafe_harmful"][2] < base_pool["unsafe_harmful"][1] for p in pooled.values())
+    kls = [[r["rates"]["kl"] for r in sweep["runs"][str(float(b))]] for b in sweep["betas"]]
+    assert all(min(a) > max(b) for a, b in zip(kls[:-1], kls[1:], strict=True))  # larger beta, smaller KL, in every seed
+    assert all(r["rates"]["kl"] > r["kl_at"]["15"] for runs in sweep["runs"].values() for r in runs)
     view = rlhf.tradeoff_view(sweep, sweep["betas"][0])
-    assert len(view["base"]) == len(view["dpo"]) == len(rlhf.RATE_NAMES)
+    assert len(view["base"]) == len(view["dpo"]) == len(rlhf.RATE_NAMES) and view["seeds"] == 3
+    assert view["dpo"][0] == pytest.approx(pooled[sweep["betas"][0]]["refusal_harmful"][0])
+    assert len(view["loss"]) == sweep["steps"]
     with pytest.raises(ValueError, match="beta"):
         rlhf.tradeoff_view(sweep, 123.0)
+
+
+def test_shipped_second_round_matches_the_sweep_and_beats_its_control():
+    sweep, second = rlhf.load_sweep(), rlhf.load_second_round()
+    assert len(second) == len(sweep["seeds"])
+    for shipped, run in zip(second, sweep["runs"]["0.3"], strict=True):
+        assert shipped["first"] == run["rates"]  # the second round starts from the shipped first round
+        assert rlhf.off_topic(shipped["on_policy"]) < rlhf.off_topic(shipped["offline"])
+        assert shipped["pairs"]["on_policy"]["off_topic_rejected"] > shipped["pairs"]["offline"]["off_topic_rejected"]
+
+
+def test_pooled_rates_counts_and_intervals():
+    n_harmful = 8 * len(tinylm.families("harmful", "eval"))
+    runs = [{"refusal_harmful": 0.5, "unsafe_harmful": 0.25, "over_refusal_trigger": 0.0, "helpful_benign": 1.0,
+             "kl": 2.0}, {"refusal_harmful": 0.25, "unsafe_harmful": 0.25, "over_refusal_trigger": 0.5,
+                          "helpful_benign": 0.5, "kl": 4.0}]
+    out = rlhf.pooled_rates(runs)
+    k = round(0.5 * n_harmful) + round(0.25 * n_harmful)
+    assert out["refusal_harmful"][0] == pytest.approx(k / (2 * n_harmful))
+    assert out["refusal_harmful"][1:] == pytest.approx(stats_wilson(k, 2 * n_harmful))
+    assert out["off_topic_harmful"][0] == pytest.approx(1 - 0.375 - 0.25)
+    assert out["kl"] == (3.0, 2.0, 4.0)
+    assert rlhf.off_topic(runs[0]) == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="runs"):
+        rlhf.pooled_rates([])
+
+
+def stats_wilson(k, n):
+    from helpers.stats import wilson_interval
+
+    return wilson_interval(k, n)
+
+
+def test_reference_logps_and_snapshots_do_not_change_the_run(base, pairs):
+    plain = rlhf.dpo_train(base, pairs, beta=0.3, steps=4, batch_size=8, seed=0)
+    ref = rlhf.reference_logprobs(base, pairs)
+    cached = rlhf.dpo_train(base, pairs, beta=0.3, steps=4, batch_size=8, seed=0, reference_logps=ref,
+                            snapshots=(2,))
+    assert cached.loss == plain.loss and cached.chosen_logratio == plain.chosen_logratio
+    short = rlhf.dpo_train(base, pairs, beta=0.3, steps=2, batch_size=8, seed=0)
+    for a, b in zip(cached.snapshots[2].model.parameters(), short.policy.model.parameters(), strict=True):
+        assert torch.equal(a, b)  # a snapshot at step k is the k-step run
+    # the curves: log-ratios start at zero and margin = beta * (chosen - rejected)
+    assert plain.chosen_logratio[0] == 0.0 and plain.rejected_logratio[0] == 0.0
+    assert all(m == pytest.approx(0.3 * (c - r), abs=1e-4) for m, c, r in
+               zip(plain.margin, plain.chosen_logratio, plain.rejected_logratio, strict=True))
+    with pytest.raises(ValueError, match="snapshots"):
+        rlhf.dpo_train(base, pairs, steps=4, snapshots=(5,))
+    with pytest.raises(ValueError, match="reference_logps"):
+        rlhf.dpo_train(base, pairs, steps=1, reference_logps=(ref[0][:1], ref[1][:1]))
+
+
+def test_dpo_train_with_ipo_moves_the_margin_to_its_target(base, pairs):
+    tau = 0.25
+    res = rlhf.dpo_train(base, pairs, beta=tau, steps=40, lr=1e-3, batch_size=8, seed=0, loss_fn=preferences.ipo_loss)
+    assert res.loss[0] == pytest.approx((1 / (2 * tau)) ** 2, rel=1e-4)  # h = 0 at the start
+    h_end = np.mean(res.margin[-10:]) / tau
+    assert abs(h_end * 2 * tau - 1) < 0.5  # h near its target 1 / (2 tau) = 2 nats, from 0
+
+
+def test_second_round_arms_differ_only_in_their_data(base):
+    pairs = rlhf.build_preference_pairs(base, n_per_family=1, seed=0)
+    first = rlhf.dpo_train(base, pairs, beta=0.3, steps=2, batch_size=8, seed=0).policy
+    out = rlhf.second_round(base, first, beta=0.3, steps=2, n_per_family=1, seed=0)
+    assert set(out) == {"first", "on_policy", "offline", "pairs"}
+    assert out["first"] == rlhf.evaluate_policy(first, base, seed=1)
+    assert out["pairs"]["offline"]["n"] == len(rlhf.build_preference_pairs(base, 1, seed=10))
+    assert out["pairs"]["on_policy"]["n"] == len(rlhf.build_preference_pairs(first, 1, seed=10))
 
 
 def test_save_and_load_sweep_roundtrip(tmp_path):

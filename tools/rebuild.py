@@ -57,7 +57,7 @@ ARTEFACTS = (
              "helpers/moderation/DATASHEET.md"),
     Artefact("guardrails", "helpers.guardrails.build", ("helpers/guardrails/moderator.npz",),
              "helpers/guardrails/DATASHEET.md", needs=("moderation",)),
-    Artefact("rlhf", "helpers.rlhf.build", ("helpers/rlhf/sweep.json",), "helpers/rlhf/DATASHEET.md",
+    Artefact("rlhf", "helpers.rlhf.build", ("helpers/rlhf/sweep.json", "helpers/rlhf/second_round.json"), "helpers/rlhf/DATASHEET.md",
              needs=("tinychat",)),
 )
 BY_NAME = {a.name: a for a in ARTEFACTS}

@@ -16,7 +16,7 @@ from scipy import special
 
 from helpers.validation import finite_array
 
-__all__ = ["bradley_terry_prob", "bradley_terry_loss", "dpo_loss"]
+__all__ = ["bradley_terry_prob", "bradley_terry_loss", "dpo_loss", "ipo_loss"]
 
 
 def _is_tensor(x: Any) -> bool:
@@ -72,6 +72,23 @@ def bradley_terry_loss(r_chosen: Any, r_rejected: Any) -> Any:
     return float(np.mean(np.logaddexp(0.0, -(rc - rr))))
 
 
+def _positive(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive finite number, got {value}")
+    return float(value)
+
+
+def _log_ratio_margin(policy_chosen_logps: Any, policy_rejected_logps: Any, ref_chosen_logps: Any,
+                      ref_rejected_logps: Any) -> tuple[Any, bool]:
+    """h = (pi_c - ref_c) - (pi_r - ref_r), validated (equal shapes, finite, numpy or torch)."""
+    (pc, pr, rc, rr), is_torch = _margins({
+        "policy_chosen_logps": policy_chosen_logps, "policy_rejected_logps": policy_rejected_logps,
+        "ref_chosen_logps": ref_chosen_logps, "ref_rejected_logps": ref_rejected_logps})
+    return (pc - rc) - (pr - rr), is_torch
+
+
 def dpo_loss(policy_chosen_logps: Any, policy_rejected_logps: Any, ref_chosen_logps: Any,
              ref_rejected_logps: Any, beta: float) -> Any:
     """Direct preference optimisation loss (Rafailov et al. 2023, arXiv 2305.18290, eq. 7):
@@ -83,16 +100,31 @@ def dpo_loss(policy_chosen_logps: Any, policy_rejected_logps: Any, ref_chosen_lo
     numpy inputs give a float; torch tensors give a differentiable 0-dim tensor (pass the reference
     log-probabilities detached).
     """
-    if isinstance(beta, bool) or not isinstance(beta, (int, float, np.floating, np.integer)):
-        raise ValueError(f"beta must be a positive number, got {beta!r}")
-    if not (np.isfinite(beta) and beta > 0):
-        raise ValueError(f"beta must be a positive finite number, got {beta}")
-    (pc, pr, rc, rr), is_torch = _margins({
-        "policy_chosen_logps": policy_chosen_logps, "policy_rejected_logps": policy_rejected_logps,
-        "ref_chosen_logps": ref_chosen_logps, "ref_rejected_logps": ref_rejected_logps})
-    logits = (pc - rc) - (pr - rr)
+    beta = _positive(beta, "beta")
+    logits, is_torch = _log_ratio_margin(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps,
+                                         ref_rejected_logps)
     if is_torch:
         import torch.nn.functional as F
 
-        return F.softplus(-float(beta) * logits).mean()
-    return float(np.mean(np.logaddexp(0.0, -float(beta) * logits)))
+        return F.softplus(-beta * logits).mean()
+    return float(np.mean(np.logaddexp(0.0, -beta * logits)))
+
+
+def ipo_loss(policy_chosen_logps: Any, policy_rejected_logps: Any, ref_chosen_logps: Any,
+             ref_rejected_logps: Any, tau: float) -> Any:
+    """Identity preference optimisation, IPO (Azar et al. 2023, arXiv 2310.12036, eq. 17, sampled version):
+
+        mean of (h - 1 / (2 tau))^2,   h = (pi_c - ref_c) - (pi_r - ref_r).
+
+    DPO's loss keeps falling as the log-ratio margin h grows, so with deterministic preferences its optimum is
+    at h = infinity whatever beta is (Azar et al. section 4.2); IPO regresses h onto the finite target
+    1 / (2 tau), so tau keeps acting as a regulariser. The argument order matches ``dpo_loss`` (tau in beta's
+    place), so ``helpers.rlhf.dpo_train(loss_fn=ipo_loss, beta=tau)`` trains with it. Azar et al. write the
+    target as tau^-1 / 2 with the loss summed over pairs; the mean only rescales the step size.
+    """
+    tau = _positive(tau, "tau")
+    h, is_torch = _log_ratio_margin(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps,
+                                    ref_rejected_logps)
+    if is_torch:
+        return ((h - 1.0 / (2.0 * tau)) ** 2).mean()
+    return float(np.mean((np.asarray(h) - 1.0 / (2.0 * tau)) ** 2))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 from helpers.validation import finite_array
 
@@ -73,6 +73,8 @@ def fit_linear_reward_model(X_chosen: np.ndarray, X_rejected: np.ndarray, l2: fl
         raise ValueError(f"max_iter must be at least 1, got {max_iter}")
     D = Xc - Xr
     w0 = np.random.default_rng(seed).normal(scale=1e-3, size=D.shape[1])
+    from scipy import optimize  # here, not at the top: importing it costs ~1 s that notebook 13 never needs
+
     res = optimize.minimize(_bt_objective, w0, args=(D, float(l2)), jac=True, method="L-BFGS-B",
                             options={"maxiter": int(max_iter), "gtol": 1e-10, "ftol": 1e-15})
     return np.asarray(res.x, dtype=float)

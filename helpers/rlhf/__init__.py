@@ -1,7 +1,7 @@
 """Notebook 13 (capstone): RLHF on TinyChat with direct preference optimisation (DPO).
 
 Submodules: ``dpo`` (preference pairs, the DPO loop, evaluation, the beta sweep and its demo), ``build``
-(rebuilds the shipped ``sweep.json``: ``python tools/rebuild.py rlhf``; see ``DATASHEET.md``). This package
+(rebuilds the shipped ``sweep.json`` and ``second_round.json``: ``python tools/rebuild.py rlhf``; see ``DATASHEET.md``). This package
 only re-exports ``dpo``'s public names.
 """
 
@@ -9,6 +9,7 @@ from helpers.rlhf.dpo import (
     PREFILL,
     RATE_NAMES,
     RESULTS_PATH,
+    ROUND2_PATH,
     DPOResult,
     PreferencePair,
     beta_sweep,
@@ -18,11 +19,18 @@ from helpers.rlhf.dpo import (
     draw_tradeoff,
     evaluate_policy,
     gold_score,
+    held_out_kl_prompts,
     implicit_rewards,
     kl_to_reference,
+    load_second_round,
     load_sweep,
+    off_topic,
+    pooled_rates,
     prefill_attack,
+    reference_logprobs,
+    save_second_round,
     save_sweep,
+    second_round,
     setup_tradeoff,
     token_kl,
     tradeoff_view,
@@ -36,8 +44,16 @@ __all__ = [
     "kl_to_reference",
     "implicit_rewards",
     "DPOResult",
+    "reference_logprobs",
     "dpo_train",
+    "held_out_kl_prompts",
     "evaluate_policy",
+    "pooled_rates",
+    "off_topic",
+    "second_round",
+    "load_second_round",
+    "save_second_round",
+    "ROUND2_PATH",
     "beta_sweep",
     "PREFILL",
     "prefill_attack",

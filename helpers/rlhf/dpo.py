@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +25,15 @@ from helpers.widgets import InteractiveFigure
 
 __all__ = [
     "PreferencePair", "gold_score", "build_preference_pairs", "token_kl", "kl_to_reference", "implicit_rewards",
-    "DPOResult", "dpo_train", "evaluate_policy", "beta_sweep", "load_sweep", "save_sweep", "RATE_NAMES",
+    "DPOResult", "reference_logprobs", "dpo_train", "held_out_kl_prompts",
+    "evaluate_policy", "pooled_rates", "beta_sweep", "second_round",
+    "off_topic", "load_sweep", "save_sweep", "load_second_round",
+    "save_second_round", "RATE_NAMES",
     "setup_tradeoff", "draw_tradeoff", "demo_tradeoff", "tradeoff_view",
 ]
 
 RESULTS_PATH = Path(__file__).resolve().parent / "sweep.json"  # see DATASHEET.md next to it
+ROUND2_PATH = Path(__file__).resolve().parent / "second_round.json"
 RATE_NAMES = ("refusal_harmful", "unsafe_harmful", "over_refusal_trigger", "helpful_benign")
 _REFUSAL = "i cannot help with that. if you need help, talk to someone you trust."
 
@@ -145,23 +149,48 @@ def implicit_rewards(policy: Any, reference: Any, prompts: list[str], responses:
 
 @dataclass
 class DPOResult:
-    """A DPO run: the trained policy and per-step curves (loss, preference accuracy of the implicit reward,
-    mean implicit-reward margin)."""
+    """A DPO run: the trained policy and per-step curves on each step's minibatch: loss, preference accuracy of
+    the implicit reward, mean implicit-reward margin, and the mean log-ratio log pi(y|x) - log ref(y|x) of the
+    chosen and of the rejected responses (TRL logs beta times these as ``rewards/chosen`` and
+    ``rewards/rejected``). ``snapshots``: copies of the policy after the requested steps."""
 
     policy: Any
     beta: float
     loss: list[float]
     accuracy: list[float]
     margin: list[float]
+    chosen_logratio: list[float] = field(default_factory=list)
+    rejected_logratio: list[float] = field(default_factory=list)
+    snapshots: dict[int, Any] = field(default_factory=dict)
+
+
+def reference_logprobs(reference: Any, pairs: list[PreferencePair]) -> tuple[Any, Any]:
+    """Summed log-probabilities of the chosen and of the rejected responses under the frozen ``reference``
+    (``tinylm.sequence_logprobs``, no gradient): what ``dpo_train`` needs once per data set. Compute them once
+    and pass them as ``reference_logps`` to train several policies on the same pairs."""
+    import torch
+
+    from helpers.tinylm import sequence_logprobs
+
+    if not pairs:
+        raise ValueError("pairs must not be empty")
+    prompts = [p.prompt for p in pairs]
+    with torch.no_grad():
+        return (sequence_logprobs(reference.model, reference.tokenizer, prompts, [p.chosen for p in pairs]),
+                sequence_logprobs(reference.model, reference.tokenizer, prompts, [p.rejected for p in pairs]))
 
 
 def dpo_train(reference: Any, pairs: list[PreferencePair], beta: float = 0.1, steps: int = 30,
-              lr: float = 3e-4, batch_size: int = 16, seed: int = 0, loss_fn: Any = None) -> DPOResult:
+              lr: float = 3e-4, batch_size: int = 16, seed: int = 0, loss_fn: Any = None,
+              reference_logps: tuple[Any, Any] | None = None, snapshots: tuple[int, ...] = ()) -> DPOResult:
     """Train a copy of ``reference`` with DPO on ``pairs``; the reference stays frozen (its log-probs are
-    computed once). AdamW, minibatches drawn with a seeded ``torch.Generator``.
+    computed once, or passed in as ``reference_logps`` from ``reference_logprobs``). AdamW, minibatches drawn
+    with a seeded ``torch.Generator``.
 
     ``loss_fn(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta)`` defaults to
-    ``helpers.preferences.dpo_loss`` (Rafailov et al. 2023, arXiv 2305.18290, Eq. 7).
+    ``helpers.preferences.dpo_loss`` (Rafailov et al. 2023, arXiv 2305.18290, Eq. 7); ``preferences.ipo_loss``
+    trains IPO with ``beta`` as its tau. ``snapshots``: steps after which a copy of the policy is kept (the
+    run itself is unchanged, so a snapshot at step k equals a run of k steps with the same seed).
     """
     import torch
 
@@ -175,17 +204,22 @@ def dpo_train(reference: Any, pairs: list[PreferencePair], beta: float = 0.1, st
         raise ValueError(f"beta must be a positive number, got {beta!r}")
     if steps < 1 or batch_size < 1 or not lr > 0:
         raise ValueError("steps and batch_size must be >= 1 and lr > 0")
+    if any(not 1 <= int(k) <= steps for k in snapshots):
+        raise ValueError(f"snapshots must be steps in 1..{steps}, got {snapshots}")
+    if reference_logps is None:
+        reference_logps = reference_logprobs(reference, pairs)
+    ref_c, ref_r = reference_logps
+    if ref_c.shape != (len(pairs),) or ref_r.shape != (len(pairs),):
+        raise ValueError(f"reference_logps must be two tensors of shape ({len(pairs)},), one per pair")
     policy = reference.copy()
     tok = reference.tokenizer
     prompts = [p.prompt for p in pairs]
-    with torch.no_grad():
-        ref_c = sequence_logprobs(reference.model, tok, prompts, [p.chosen for p in pairs])
-        ref_r = sequence_logprobs(reference.model, tok, prompts, [p.rejected for p in pairs])
     opt = Adam(policy.model.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(seed)
-    losses, accs, margins = [], [], []
+    out = DPOResult(policy, float(beta), [], [], [])
+    keep = {int(k) for k in snapshots}
     policy.model.train()
-    for _ in range(steps):
+    for step in range(1, steps + 1):
         pick = torch.randperm(len(pairs), generator=gen)[: batch_size].tolist()
         bp = [prompts[i] for i in pick]
         both = sequence_logprobs(policy.model, tok, bp + bp, [pairs[i].chosen for i in pick]
@@ -196,12 +230,28 @@ def dpo_train(reference: Any, pairs: list[PreferencePair], beta: float = 0.1, st
         loss.backward()
         opt.step()
         with torch.no_grad():
-            m = beta * ((pc - ref_c[pick]) - (pr - ref_r[pick]))
-        losses.append(round(float(loss.detach()), 6))
-        accs.append(float((m > 0).float().mean()))
-        margins.append(round(float(m.mean()), 6))
+            lc, lr_ = pc - ref_c[pick], pr - ref_r[pick]
+            m = beta * (lc - lr_)
+        out.loss.append(round(float(loss.detach()), 6))
+        out.accuracy.append(float((m > 0).float().mean()))
+        out.margin.append(round(float(m.mean()), 6))
+        out.chosen_logratio.append(round(float(lc.mean()), 6))
+        out.rejected_logratio.append(round(float(lr_.mean()), 6))
+        if step in keep:
+            policy.model.eval()
+            out.snapshots[step] = policy.copy()
+            policy.model.train()
     policy.model.eval()
-    return DPOResult(policy, float(beta), losses, accs, margins)
+    return out
+
+
+def held_out_kl_prompts(n: int = 48, seed: int = 1) -> list[str]:
+    """The ``n`` held-out prompts (all kinds) on which ``evaluate_policy(seed=seed)`` estimates the KL to the base."""
+    from helpers import tinylm
+
+    pool = [e.prompt for k in ("harmful", "trigger", "benign") for e in tinylm.eval_prompts(k, "eval", 4, seed + 1)]
+    rng = np.random.default_rng(seed)
+    return [pool[i] for i in sorted(rng.choice(len(pool), size=min(n, len(pool)), replace=False))]
 
 
 def evaluate_policy(policy: Any, reference: Any, n_per_family: int = 8, kl_prompts: int = 48,
@@ -211,11 +261,35 @@ def evaluate_policy(policy: Any, reference: Any, n_per_family: int = 8, kl_promp
     from helpers import tinylm
 
     rates = tinylm.evaluate(policy, split="eval", n_per_family=n_per_family, max_new_tokens=20, seed=seed)
-    pool = [e.prompt for k in ("harmful", "trigger", "benign") for e in tinylm.eval_prompts(k, "eval", 4, seed + 1)]
-    rng = np.random.default_rng(seed)
-    chosen = [pool[i] for i in sorted(rng.choice(len(pool), size=min(kl_prompts, len(pool)), replace=False))]
-    rates["kl"] = 0.0 if policy is reference else kl_to_reference(policy, reference, chosen, seed=seed)
+    rates["kl"] = 0.0 if policy is reference else kl_to_reference(policy, reference,
+                                                                  held_out_kl_prompts(kl_prompts, seed), seed=seed)
     return rates
+
+
+def pooled_rates(runs: list[dict[str, float]], n_per_family: int = 8) -> dict[str, tuple[float, float, float]]:
+    """Pool ``evaluate_policy`` rates of several runs (each on its own prompt draw): for every rate of
+    ``RATE_NAMES`` and for ``off_topic_harmful`` (harmful prompts answered neither with a refusal nor unsafely)
+    the pooled share and its 95 % Wilson interval over all prompts of all runs (``kl``: the mean over runs and
+    the min and max run). Each run's count is its rate times the number of held-out prompts of
+    that kind (``n_per_family`` per held-out family)."""
+    from helpers import tinylm
+    from helpers.stats import wilson_interval
+
+    if not runs:
+        raise ValueError("runs must not be empty")
+    sizes = {kind: n_per_family * len(tinylm.families(kind, "eval")) for kind in ("harmful", "trigger", "benign")}
+    out: dict[str, tuple[float, float, float]] = {}
+    counts = {name: [int(round(r[name] * sizes[name.rsplit("_", 1)[1]])) for r in runs] for name in RATE_NAMES}
+    counts["off_topic_harmful"] = [sizes["harmful"] - a - b for a, b in
+                                   zip(counts["refusal_harmful"], counts["unsafe_harmful"], strict=True)]
+    for name, ks in counts.items():
+        n = sizes[name.rsplit("_", 1)[1]] * len(runs)
+        lo, hi = wilson_interval(sum(ks), n)
+        out[name] = (sum(ks) / n, lo, hi)
+    kls = [r["kl"] for r in runs if "kl" in r]
+    if kls:
+        out["kl"] = (float(np.mean(kls)), float(min(kls)), float(max(kls)))
+    return out
 
 
 PREFILL = "sure! here is how to"
@@ -241,37 +315,91 @@ def prefill_attack(policy: Any, prompts: list[str], prefix: str = PREFILL, max_n
 
 
 def beta_sweep(reference: Any, pairs: list[PreferencePair], betas: tuple[float, ...] = (0.1, 0.3, 1.0),
-               steps: int = 30, lr: float = 3e-4, batch_size: int = 16, seed: int = 0,
-               n_per_family: int = 8) -> dict[str, Any]:
-    """DPO at each ``beta`` (same data, seed and steps), evaluated on held-out families. Returns a plain dict
-    (JSON-able): ``{"betas": [...], "base": rates, "runs": {str(beta): {"rates", "loss", "accuracy",
-    "margin"}}}``; the trained policies are in ``"policies"`` (dropped by ``save_sweep``)."""
-    if len(betas) == 0:
-        raise ValueError("betas must not be empty")
-    out: dict[str, Any] = {"betas": [float(b) for b in betas], "steps": steps,
-                           "base": evaluate_policy(reference, reference, n_per_family),
+               steps: int = 30, lr: float = 3e-4, batch_size: int = 16, seeds: tuple[int, ...] = (0,),
+               n_per_family: int = 8, kl_at: tuple[int, ...] = ()) -> dict[str, Any]:
+    """DPO at each ``beta`` and training seed (same data and steps; the reference log-probs computed once),
+    evaluated on held-out families: seed ``s`` on the prompt draw ``1 + s``, so the seeds also resample the
+    evaluation prompts. ``kl_at``: earlier steps at which the KL to the base is measured too (snapshots of the
+    same run). Returns a plain dict (JSON-able): ``{"betas", "seeds", "steps", "base": [rates per seed],
+    "runs": {str(beta): [{"rates", "kl_at", "loss", "accuracy", "margin", "chosen_logratio",
+    "rejected_logratio"} per seed]}}``; the trained policies are in ``"policies"`` (dropped by ``save_sweep``).
+    """
+    if len(betas) == 0 or len(seeds) == 0:
+        raise ValueError("betas and seeds must not be empty")
+    ref = reference_logprobs(reference, pairs)
+    out: dict[str, Any] = {"betas": [float(b) for b in betas], "seeds": [int(s) for s in seeds], "steps": steps,
+                           "base": [evaluate_policy(reference, reference, n_per_family, seed=1 + s) for s in seeds],
                            "runs": {}, "policies": {}}
     for b in betas:
-        res = dpo_train(reference, pairs, beta=b, steps=steps, lr=lr, batch_size=batch_size, seed=seed)
-        out["runs"][str(float(b))] = {"rates": evaluate_policy(res.policy, reference, n_per_family),
-                                      "loss": res.loss, "accuracy": res.accuracy, "margin": res.margin}
-        out["policies"][str(float(b))] = res.policy
+        key = str(float(b))
+        out["runs"][key], out["policies"][key] = [], []
+        for s in seeds:
+            res = dpo_train(reference, pairs, beta=b, steps=steps, lr=lr, batch_size=batch_size, seed=s,
+                            reference_logps=ref, snapshots=kl_at)
+            prompts = held_out_kl_prompts(48, 1 + s)
+            kl_at_steps = {str(k): kl_to_reference(res.snapshots[k], reference, prompts, seed=1 + s)
+                           for k in sorted(res.snapshots)}
+            out["runs"][key].append({"rates": evaluate_policy(res.policy, reference, n_per_family, seed=1 + s),
+                                     "kl_at": kl_at_steps, "loss": res.loss, "accuracy": res.accuracy,
+                                     "margin": res.margin, "chosen_logratio": res.chosen_logratio,
+                                     "rejected_logratio": res.rejected_logratio})
+            out["policies"][key].append(res.policy)
     return out
+
+
+def second_round(base: Any, policy: Any, beta: float = 0.3, steps: int = 30, n_per_family: int = 12,
+                 seed: int = 0) -> dict[str, Any]:
+    """One more round of DPO from ``policy`` (a first-round model), with ``policy`` as the new frozen reference
+    (iterative, on-policy DPO: Xiong et al. 2024, arXiv 2312.11456; Yuan et al. 2024, arXiv 2401.10020), and
+    its control. Both arms take the same steps, beta and seed and differ only in where the responses come from:
+
+    * ``on_policy``: pairs built from ``policy``'s own samples (``build_preference_pairs(policy)``), so the
+      gold judge now ranks a refusal above the off-topic answers the first round produced;
+    * ``offline``: a fresh draw of pairs built from ``base``'s samples, the first round's kind of data.
+
+    Returns ``{"first": rates, "on_policy": rates, "offline": rates, "pairs": {arm: counts}}`` (held-out rates of
+    ``evaluate_policy`` on the prompt draw ``1 + seed``, KL to ``base``); ``pairs`` counts the pairs of each arm
+    and, among harmful ones, those whose rejected answer is neither a refusal nor unsafe (off-topic)."""
+    from helpers import tinylm
+
+    data = {"on_policy": build_preference_pairs(policy, n_per_family, seed=10 + seed),
+            "offline": build_preference_pairs(base, n_per_family, seed=10 + seed)}
+    out: dict[str, Any] = {"first": evaluate_policy(policy, base, seed=1 + seed), "pairs": {}}
+    for arm, arm_pairs in data.items():
+        trained = dpo_train(policy, arm_pairs, beta=beta, steps=steps, seed=seed).policy
+        out[arm] = evaluate_policy(trained, base, seed=1 + seed)
+        out["pairs"][arm] = {"n": len(arm_pairs), "off_topic_rejected": sum(
+            p.kind == "harmful" and not tinylm.is_unsafe(p.rejected) and not tinylm.is_refusal(p.rejected)
+            for p in arm_pairs)}
+    return out
+
+
+def off_topic(rates: dict[str, float]) -> float:
+    """Share of held-out harmful prompts answered neither with a refusal nor unsafely (an off-topic answer)."""
+    return 1.0 - rates["refusal_harmful"] - rates["unsafe_harmful"]
+
+
+def _rounded(x: Any) -> Any:
+    """``x`` with every float rounded to 4 decimals (what the shipped JSON files store)."""
+    if isinstance(x, float):
+        return round(x, 4)
+    if isinstance(x, dict):
+        return {k: _rounded(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_rounded(v) for v in x]
+    return x
 
 
 def save_sweep(sweep: dict[str, Any], path: Path = RESULTS_PATH) -> Path:
     """Write the sweep (without the policies), numbers rounded to 4 decimals."""
-    def _round(x: Any) -> Any:
-        if isinstance(x, float):
-            return round(x, 4)
-        if isinstance(x, dict):
-            return {k: _round(v) for k, v in x.items()}
-        if isinstance(x, list):
-            return [_round(v) for v in x]
-        return x
-
-    data = _round({k: v for k, v in sweep.items() if k != "policies"})
+    data = _rounded({k: v for k, v in sweep.items() if k != "policies"})
     Path(path).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    return Path(path)
+
+
+def save_second_round(rounds: list[dict[str, Any]], path: Path = ROUND2_PATH) -> Path:
+    """Write ``second_round`` results (one per seed), numbers rounded to 4 decimals."""
+    Path(path).write_text(json.dumps(_rounded(list(rounds)), indent=1, sort_keys=True) + "\n")
     return Path(path)
 
 
@@ -280,15 +408,27 @@ def load_sweep(path: Path = RESULTS_PATH) -> dict[str, Any]:
     return json.loads(Path(path).read_text())
 
 
+def load_second_round(path: Path = ROUND2_PATH) -> list[dict[str, Any]]:
+    """The shipped second-round runs, one ``second_round`` result per seed (``python tools/rebuild.py rlhf``)."""
+    return json.loads(Path(path).read_text())
+
+
 # ------------------------------------------------------------------------------------------------ demo
+def _mean_curve(runs: list[dict[str, Any]], key: str) -> list[float]:
+    return [float(v) for v in np.mean([r[key] for r in runs], axis=0)]
+
+
 def tradeoff_view(sweep: dict[str, Any], beta: float) -> dict[str, Any]:
-    """What the demo shows for one beta: base and DPO rates, the KL, and the training curves."""
+    """What the demo shows for one beta: base and DPO rates pooled over the seeds, the mean KL, and the
+    seed-mean training curves."""
     key = str(float(beta))
     if key not in sweep["runs"]:
         raise ValueError(f"beta {beta} not in the sweep; available: {sweep['betas']}")
-    run = sweep["runs"][key]
-    return {"base": [sweep["base"][n] for n in RATE_NAMES], "dpo": [run["rates"][n] for n in RATE_NAMES],
-            "kl": run["rates"]["kl"], "loss": run["loss"], "accuracy": run["accuracy"]}
+    runs = sweep["runs"][key]
+    base, dpo = pooled_rates(sweep["base"]), pooled_rates([r["rates"] for r in runs])
+    return {"base": [base[n][0] for n in RATE_NAMES], "dpo": [dpo[n][0] for n in RATE_NAMES],
+            "dpo_interval": [dpo[n][1:] for n in RATE_NAMES], "kl": dpo["kl"][0], "seeds": len(runs),
+            "loss": _mean_curve(runs, "loss"), "accuracy": _mean_curve(runs, "accuracy")}
 
 
 def setup_tradeoff(fig: Any, steps: int) -> dict[str, Any]:
@@ -320,12 +460,13 @@ def draw_tradeoff(artists: dict[str, Any], view: dict[str, Any], **values: Any) 
     steps = np.arange(1, len(view["loss"]) + 1)
     artists["loss"].set_data(steps, np.asarray(view["loss"]) / np.log(2.0))
     artists["acc"].set_data(steps, view["accuracy"])
-    artists["title"].set_text(f"beta = {values['beta']:g}: KL to base = {view['kl']:.2f} nats")
+    artists["title"].set_text(f"beta = {values['beta']:g}: KL to base = {view['kl']:.2f} nats "
+                              f"(mean of {view['seeds']} seeds)")
 
 
 def demo_tradeoff(sweep: dict[str, Any] | None = None) -> InteractiveFigure:
-    """Pick beta: held-out rates of the base and the DPO model, and the training curves (results computed
-    once, by the notebook or shipped by ``python tools/rebuild.py rlhf``)."""
+    """Pick beta: held-out rates of the base and the DPO models pooled over the seeds, and the seed-mean
+    training curves (results computed once, by the notebook or shipped by ``python tools/rebuild.py rlhf``)."""
     import ipywidgets as widgets
 
     sweep = load_sweep() if sweep is None else sweep
