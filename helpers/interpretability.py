@@ -41,7 +41,7 @@ __all__ = [
     "DigitsData", "load_digits_data", "make_mlp", "train_classifier", "accuracy",
     "METHODS", "quadrature", "integrated_gradients", "completeness_gap", "saliency", "input_x_gradient",
     "weight_magnitude_importance", "rescale_hidden_units", "randomize_layers", "rank_correlation",
-    "ProbeResult", "linear_probe", "difference_of_means_direction", "ablate_direction", "steer",
+    "ProbeResult", "linear_probe", "control_task_labels", "probe_selectivity", "difference_of_means_direction", "ablate_direction", "steer",
     "attention_patterns", "attention_view", "response_rates", "IGDemoData", "ig_demo_data", "ig_view", "setup_integrated_gradients",
     "draw_integrated_gradients", "demo_integrated_gradients", "setup_attention", "draw_attention", "demo_attention",
 ]
@@ -343,6 +343,55 @@ def linear_probe(activations: Any, labels: Any, test_activations: Any = None, te
     probe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
     probe.fit(x, y)
     return ProbeResult(probe, float(probe.score(x, y)), float(probe.score(x_te, y_te)))
+
+
+def control_task_labels(groups: Any, n_positive: int, seed: int = 0) -> np.ndarray:
+    """A control task in the sense of Hewitt & Liang (2019, arXiv 1909.03368, section 2): every *group* (their
+    word type; here a prompt family) gets a random binary label, ``n_positive`` groups labelled 1, and each
+    example inherits its group's label. A probe that scores well on it memorises group identity; it cannot have
+    learned the property, since the labels carry none."""
+    g = np.asarray(groups).ravel()
+    names = sorted(set(g.tolist()))
+    if not 0 < n_positive < len(names):
+        raise ValueError(f"n_positive must be between 1 and {len(names) - 1} (there are {len(names)} groups), "
+                         f"got {n_positive}")
+    positive = set(np.random.default_rng(seed).choice(len(names), size=n_positive, replace=False).tolist())
+    label = {name: int(i in positive) for i, name in enumerate(names)}
+    return np.array([label[x] for x in g.tolist()])
+
+
+def probe_selectivity(activations: Any, labels: Any, groups: Any, test_activations: Any, test_labels: Any,
+                      test_groups: Any, n_controls: int = 5, C: float = 1.0, seed: int = 0) -> dict[str, Any]:
+    """Selectivity of a linear probe (Hewitt & Liang 2019, arXiv 1909.03368, section 2): its held-out accuracy on
+    the task minus its accuracy on control tasks (``control_task_labels``) with as many positive groups as the
+    task has, averaged over ``n_controls`` random labellings. The test examples must come from the training
+    groups (new examples of the same families): a control label is only defined for a group it was drawn for.
+
+    Returns ``{"task": accuracy, "control": [accuracy per labelling], "selectivity": task - mean(control)}``.
+    Deviations: Hewitt & Liang draw each type's control label from the task's label distribution; we fix the
+    number of positive groups so every control has the task's balance. They vary the probe's capacity (rank,
+    dropout, C); here it is fixed by ``C``.
+    """
+    g_tr, g_te = np.asarray(groups).ravel(), np.asarray(test_groups).ravel()
+    y = np.asarray(labels).ravel()
+    if len(g_tr) != len(y) or len(g_te) != len(np.asarray(test_labels).ravel()):
+        raise ValueError("groups and test_groups must give one group per example")
+    if not set(g_te.tolist()) <= set(g_tr.tolist()):
+        raise ValueError("every test group must be a training group (control labels exist only for those)")
+    if n_controls < 1:
+        raise ValueError(f"n_controls must be >= 1, got {n_controls}")
+    per_group = {name: set(y[g_tr == name].tolist()) for name in set(g_tr.tolist())}
+    if any(len(v) != 1 for v in per_group.values()):
+        raise ValueError("each group must have a single task label (the control task copies that structure)")
+    n_positive = sum(v == {1} or v == {True} for v in per_group.values())
+    task = linear_probe(activations, y, test_activations, test_labels, C=C).test_accuracy
+    control = []
+    for k in range(n_controls):
+        names = sorted(set(g_tr.tolist()))
+        lab = dict(zip(names, control_task_labels(names, n_positive, seed=seed + k).tolist(), strict=True))
+        y_c, y_c_te = np.array([lab[x] for x in g_tr.tolist()]), np.array([lab[x] for x in g_te.tolist()])
+        control.append(linear_probe(activations, y_c, test_activations, y_c_te, C=C).test_accuracy)
+    return {"task": task, "control": control, "selectivity": task - float(np.mean(control))}
 
 
 def difference_of_means_direction(acts_a: torch.Tensor, acts_b: torch.Tensor, normalize: bool = True

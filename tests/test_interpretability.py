@@ -397,3 +397,40 @@ def test_attention_view_selects_one_head_and_rejects_others():
     np.testing.assert_array_equal(interp.attention_view(pats, 1, 2), pats[1, 2].numpy())
     with pytest.raises(ValueError):
         interp.attention_view(pats, 2, 0)
+
+
+# ------------------------------------------------------------------------------- probe control task
+def test_control_task_labels_follow_the_groups():
+    groups = ["a", "b", "a", "c", "d", "b", "e"]
+    labels = interp.control_task_labels(groups, 2, seed=0)
+    per_group = {g: {int(v) for v, h in zip(labels, groups, strict=True) if h == g} for g in set(groups)}
+    assert all(len(v) == 1 for v in per_group.values())  # one label per group
+    assert sum(v == {1} for v in per_group.values()) == 2
+    assert np.array_equal(labels, interp.control_task_labels(groups, 2, seed=0))  # seeded
+    draws = {tuple(interp.control_task_labels(groups, 2, seed=s)) for s in range(20)}
+    assert len(draws) > 3  # different labellings for different seeds
+    for bad in (0, 5):
+        with pytest.raises(ValueError, match="n_positive"):
+            interp.control_task_labels(groups, bad)
+
+
+def test_probe_selectivity_separates_memorising_from_property_features():
+    rng = np.random.default_rng(0)
+    n_groups, per = 12, 20
+    groups = np.repeat([f"g{i}" for i in range(n_groups)], per)
+    y = (np.arange(n_groups) < 5).repeat(per).astype(int)
+    one_hot = np.eye(n_groups).repeat(per, axis=0)
+    # features that identify the group: any labelling of the groups is learnable, selectivity ~ 0
+    x_id = one_hot * 3 + rng.normal(scale=0.3, size=one_hot.shape)
+    x_id_te = one_hot * 3 + rng.normal(scale=0.3, size=one_hot.shape)
+    mem = interp.probe_selectivity(x_id, y, groups, x_id_te, y, groups, n_controls=3)
+    assert mem["task"] == 1.0 and min(mem["control"]) > 0.95 and abs(mem["selectivity"]) < 0.05
+    # features that carry only the property: the control labels cannot be learned beyond chance
+    x_prop = np.c_[y * 2.0 + rng.normal(scale=0.3, size=len(y)), rng.normal(size=(len(y), 3))]
+    x_prop_te = np.c_[y * 2.0 + rng.normal(scale=0.3, size=len(y)), rng.normal(size=(len(y), 3))]
+    prop = interp.probe_selectivity(x_prop, y, groups, x_prop_te, y, groups, n_controls=3)
+    assert prop["task"] > 0.95 and np.mean(prop["control"]) < 0.8 and prop["selectivity"] > 0.2
+    with pytest.raises(ValueError, match="training group"):
+        interp.probe_selectivity(x_id, y, groups, x_id_te[:1], y[:1], ["new"])
+    with pytest.raises(ValueError, match="single task label"):
+        interp.probe_selectivity(x_id, np.r_[0, y[1:]], groups, x_id_te, y, groups)

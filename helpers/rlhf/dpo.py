@@ -280,8 +280,7 @@ def pooled_rates(runs: list[dict[str, float]], n_per_family: int = 8) -> dict[st
     sizes = {kind: n_per_family * len(tinylm.families(kind, "eval")) for kind in ("harmful", "trigger", "benign")}
     out: dict[str, tuple[float, float, float]] = {}
     counts = {name: [int(round(r[name] * sizes[name.rsplit("_", 1)[1]])) for r in runs] for name in RATE_NAMES}
-    counts["off_topic_harmful"] = [sizes["harmful"] - a - b for a, b in
-                                   zip(counts["refusal_harmful"], counts["unsafe_harmful"], strict=True)]
+    counts["off_topic_harmful"] = [int(round(off_topic(r) * sizes["harmful"])) for r in runs]
     for name, ks in counts.items():
         n = sizes[name.rsplit("_", 1)[1]] * len(runs)
         lo, hi = wilson_interval(sum(ks), n)
@@ -316,13 +315,14 @@ def prefill_attack(policy: Any, prompts: list[str], prefix: str = PREFILL, max_n
 
 def beta_sweep(reference: Any, pairs: list[PreferencePair], betas: tuple[float, ...] = (0.1, 0.3, 1.0),
                steps: int = 30, lr: float = 3e-4, batch_size: int = 16, seeds: tuple[int, ...] = (0,),
-               n_per_family: int = 8, kl_at: tuple[int, ...] = ()) -> dict[str, Any]:
+               n_per_family: int = 8, kl_at: tuple[int, ...] = (), progress: bool = False) -> dict[str, Any]:
     """DPO at each ``beta`` and training seed (same data and steps; the reference log-probs computed once),
     evaluated on held-out families: seed ``s`` on the prompt draw ``1 + s``, so the seeds also resample the
     evaluation prompts. ``kl_at``: earlier steps at which the KL to the base is measured too (snapshots of the
     same run). Returns a plain dict (JSON-able): ``{"betas", "seeds", "steps", "base": [rates per seed],
     "runs": {str(beta): [{"rates", "kl_at", "loss", "accuracy", "margin", "chosen_logratio",
     "rejected_logratio"} per seed]}}``; the trained policies are in ``"policies"`` (dropped by ``save_sweep``).
+    ``progress`` shows a tqdm bar over the runs (on stderr).
     """
     if len(betas) == 0 or len(seeds) == 0:
         raise ValueError("betas and seeds must not be empty")
@@ -330,20 +330,23 @@ def beta_sweep(reference: Any, pairs: list[PreferencePair], betas: tuple[float, 
     out: dict[str, Any] = {"betas": [float(b) for b in betas], "seeds": [int(s) for s in seeds], "steps": steps,
                            "base": [evaluate_policy(reference, reference, n_per_family, seed=1 + s) for s in seeds],
                            "runs": {}, "policies": {}}
-    for b in betas:
-        key = str(float(b))
-        out["runs"][key], out["policies"][key] = [], []
-        for s in seeds:
-            res = dpo_train(reference, pairs, beta=b, steps=steps, lr=lr, batch_size=batch_size, seed=s,
-                            reference_logps=ref, snapshots=kl_at)
-            prompts = held_out_kl_prompts(48, 1 + s)
-            kl_at_steps = {str(k): kl_to_reference(res.snapshots[k], reference, prompts, seed=1 + s)
-                           for k in sorted(res.snapshots)}
-            out["runs"][key].append({"rates": evaluate_policy(res.policy, reference, n_per_family, seed=1 + s),
-                                     "kl_at": kl_at_steps, "loss": res.loss, "accuracy": res.accuracy,
-                                     "margin": res.margin, "chosen_logratio": res.chosen_logratio,
-                                     "rejected_logratio": res.rejected_logratio})
-            out["policies"][key].append(res.policy)
+    grid = [(float(b), int(s)) for b in betas for s in seeds]
+    if progress:
+        from tqdm.auto import tqdm
+
+        grid = tqdm(grid, desc="DPO runs", mininterval=0.5)
+    for b, s in grid:
+        key = str(b)
+        res = dpo_train(reference, pairs, beta=b, steps=steps, lr=lr, batch_size=batch_size, seed=s,
+                        reference_logps=ref, snapshots=kl_at)
+        prompts = held_out_kl_prompts(48, 1 + s)
+        kl_at_steps = {str(k): kl_to_reference(res.snapshots[k], reference, prompts, seed=1 + s)
+                       for k in sorted(res.snapshots)}
+        out["runs"].setdefault(key, []).append({
+            "rates": evaluate_policy(res.policy, reference, n_per_family, seed=1 + s), "kl_at": kl_at_steps,
+            "loss": res.loss, "accuracy": res.accuracy, "margin": res.margin,
+            "chosen_logratio": res.chosen_logratio, "rejected_logratio": res.rejected_logratio})
+        out["policies"].setdefault(key, []).append(res.policy)
     return out
 
 
@@ -427,7 +430,7 @@ def tradeoff_view(sweep: dict[str, Any], beta: float) -> dict[str, Any]:
     runs = sweep["runs"][key]
     base, dpo = pooled_rates(sweep["base"]), pooled_rates([r["rates"] for r in runs])
     return {"base": [base[n][0] for n in RATE_NAMES], "dpo": [dpo[n][0] for n in RATE_NAMES],
-            "dpo_interval": [dpo[n][1:] for n in RATE_NAMES], "kl": dpo["kl"][0], "seeds": len(runs),
+            "kl": dpo["kl"][0], "seeds": len(runs),
             "loss": _mean_curve(runs, "loss"), "accuracy": _mean_curve(runs, "accuracy")}
 
 
