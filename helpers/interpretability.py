@@ -383,11 +383,11 @@ def probe_selectivity(activations: Any, labels: Any, groups: Any, test_activatio
     per_group = {name: set(y[g_tr == name].tolist()) for name in set(g_tr.tolist())}
     if any(len(v) != 1 for v in per_group.values()):
         raise ValueError("each group must have a single task label (the control task copies that structure)")
-    n_positive = sum(v == {1} or v == {True} for v in per_group.values())
+    n_positive = sum(v == {1} for v in per_group.values())  # {True} == {1} as well
     task = linear_probe(activations, y, test_activations, test_labels, C=C).test_accuracy
+    names = sorted(per_group)
     control = []
     for k in range(n_controls):
-        names = sorted(set(g_tr.tolist()))
         lab = dict(zip(names, control_task_labels(names, n_positive, seed=seed + k).tolist(), strict=True))
         y_c, y_c_te = np.array([lab[x] for x in g_tr.tolist()]), np.array([lab[x] for x in g_te.tolist()])
         control.append(linear_probe(activations, y_c, test_activations, y_c_te, C=C).test_accuracy)
