@@ -33,16 +33,22 @@ def bradley_terry_objective(w: np.ndarray, X_chosen: np.ndarray, X_rejected: np.
     (Ouyang et al. 2022, eq. 1, with a Gaussian prior on w). softplus(-m) = log(1 + e^-m) is computed with
     ``np.logaddexp`` and sigma with ``scipy.special.expit``, so both are exact at any margin.
     """
+    D, l2 = _comparison_differences(X_chosen, X_rejected, l2)
+    w = finite_array(w, "w", ndim=1)
+    if w.shape[0] != D.shape[1]:
+        raise ValueError(f"w has {w.shape[0]} weights but the features have {D.shape[1]} columns")
+    return _bt_objective(w, D, l2)
+
+
+def _comparison_differences(X_chosen: np.ndarray, X_rejected: np.ndarray, l2: float) -> tuple[np.ndarray, float]:
+    """Validated feature differences x_chosen - x_rejected (one row per comparison) and the L2 strength."""
     Xc = finite_array(X_chosen, "X_chosen", ndim=2)
     Xr = finite_array(X_rejected, "X_rejected", ndim=2)
     if Xc.shape != Xr.shape:
         raise ValueError(f"X_rejected has shape {Xr.shape} but X_chosen has shape {Xc.shape}; they must match")
-    w = finite_array(w, "w", ndim=1)
-    if w.shape[0] != Xc.shape[1]:
-        raise ValueError(f"w has {w.shape[0]} weights but the features have {Xc.shape[1]} columns")
     if isinstance(l2, bool) or not np.isfinite(l2) or l2 < 0:
         raise ValueError(f"l2 must be a finite number >= 0, got {l2}")
-    return _bt_objective(w, Xc - Xr, float(l2))
+    return Xc - Xr, float(l2)
 
 
 def _bt_objective(w: np.ndarray, D: np.ndarray, l2: float) -> tuple[float, np.ndarray]:
@@ -63,19 +69,13 @@ def fit_linear_reward_model(X_chosen: np.ndarray, X_rejected: np.ndarray, l2: fl
     comparisons that a linear reward separates perfectly the minimum does not exist (the weights grow without
     bound) and the optimiser stops after ``max_iter`` iterations: use ``l2 > 0`` there.
     """
-    Xc = finite_array(X_chosen, "X_chosen", ndim=2)
-    Xr = finite_array(X_rejected, "X_rejected", ndim=2)
-    if Xc.shape != Xr.shape:
-        raise ValueError(f"X_rejected has shape {Xr.shape} but X_chosen has shape {Xc.shape}; they must match")
-    if isinstance(l2, bool) or not np.isfinite(l2) or l2 < 0:
-        raise ValueError(f"l2 must be a finite number >= 0, got {l2}")
+    D, l2 = _comparison_differences(X_chosen, X_rejected, l2)
     if int(max_iter) < 1:
         raise ValueError(f"max_iter must be at least 1, got {max_iter}")
-    D = Xc - Xr
     w0 = np.random.default_rng(seed).normal(scale=1e-3, size=D.shape[1])
     from scipy import optimize  # here, not at the top: importing it costs ~1 s that notebook 13 never needs
 
-    res = optimize.minimize(_bt_objective, w0, args=(D, float(l2)), jac=True, method="L-BFGS-B",
+    res = optimize.minimize(_bt_objective, w0, args=(D, l2), jac=True, method="L-BFGS-B",
                             options={"maxiter": int(max_iter), "gtol": 1e-10, "ftol": 1e-15})
     return np.asarray(res.x, dtype=float)
 
