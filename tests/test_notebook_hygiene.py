@@ -79,3 +79,43 @@ def test_course_map_in_00_equals_the_readme_table():
     start = _table_rows(nbformat.read(NOTEBOOKS[0], as_version=4).cells[0].source)
     assert set(readme) == {p.name[:2] for p in NOTEBOOKS}, "README's course table misses a notebook"
     assert start == {n: r for n, r in readme.items() if n != "00"}, "00's course map differs from README's table"
+
+
+def _output_texts(nb) -> list[str]:
+    texts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if "text" in out:
+                texts.append(out["text"])
+            for mime in ("text/plain", "text/html", "text/markdown"):
+                if mime in out.get("data", {}):
+                    texts.append(out["data"][mime])
+    return texts
+
+
+def harmful_reply_problems(nb, digests: set[str]) -> list[str]:
+    """Stored outputs that contain a run of 8 words of one of the real model's non-refusing replies to the
+    course's harmful prompts (``helpers.smollm.judge.shingle_hashes``; the digests are made by
+    ``python -m helpers.rlhf.smollm_build``, the replies themselves are never stored)."""
+    from helpers.smollm.judge import shingle_hashes
+
+    return [text[:60] for text in _output_texts(nb) if shingle_hashes(text) & digests]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_no_stored_harmful_reply_of_the_real_model(path):
+    from helpers.rlhf.smollm_safety import SMOLLM_SHINGLES_PATH
+
+    digests = set(SMOLLM_SHINGLES_PATH.read_text().split())
+    assert len(digests) > 1000
+    assert harmful_reply_problems(nbformat.read(path, as_version=4), digests) == []
+
+
+def test_harmful_reply_check_catches_a_copied_reply():
+    from helpers.smollm.judge import shingle_hashes
+
+    reply = "Sure, here is how you would do the thing step by step, first you take the"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x", outputs=[nbformat.v4.new_output("stream", text="model: " + reply)])]
+    assert harmful_reply_problems(nb, shingle_hashes(reply)) == ["model: " + reply[:53]]
+    assert harmful_reply_problems(nb, shingle_hashes("an unrelated reply about baking bread in a warm oven")) == []

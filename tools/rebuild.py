@@ -13,10 +13,10 @@ regenerate them in a scratch venv; ``--list`` shows them too.
 ``--check`` compares each rebuilt file with the committed one. Text data (CSV, vocabularies) must be
 byte-identical. Float artefacts are trained with floating-point kernels that differ between CPUs (AVX2,
 AVX-512, ARM; docs/authoring.md, "Portable outputs"), so their last bits differ when rebuilt on another machine
-even though the build is deterministic on one: they must agree within a stated tolerance instead: TinyChat by its
+even though the build is deterministic on one: they must agree within a stated tolerance instead. TinyChat by its
 behaviour (logits on every eval prompt within 1e-3, greedy answers identical; its weights are not compared
 one by one, because parameters with no gradient, such as the key biases of attention, drift with kernel noise
-under Adam), arrays and JSON numbers within 2e-4 + 1e-4·|value|. Files that agree are restored to the committed
+under Adam); SmolLM2's safety adapter by its behaviour too (95 % of its held-out judgements equal); arrays and JSON numbers within 2e-4 + 1e-4·|value|. Files that agree are restored to the committed
 version.
 
 Each build runs in a fresh interpreter with the kernel environment (one thread, ``PYTHONHASHSEED=0``), as
@@ -59,6 +59,9 @@ ARTEFACTS = (
              "helpers/guardrails/DATASHEET.md", needs=("moderation",)),
     Artefact("rlhf", "helpers.rlhf.build", ("helpers/rlhf/sweep.json", "helpers/rlhf/second_round.json"), "helpers/rlhf/DATASHEET.md",
              needs=("tinychat",)),
+    Artefact("smollm-safety", "helpers.rlhf.smollm_build",
+             ("helpers/rlhf/smollm_adapter.npz", "helpers/rlhf/smollm_safety.json",
+              "helpers/rlhf/smollm_harmful_shingles.txt"), "helpers/rlhf/DATASHEET_smollm.md"),
 )
 BY_NAME = {a.name: a for a in ARTEFACTS}
 
@@ -94,6 +97,7 @@ def _committed(path: str) -> bytes:
 
 ATOL, RTOL = 2e-4, 1e-4     # arrays and JSON numbers
 LOGIT_TOL = 1e-3            # TinyChat's logits
+JUDGE_AGREE = 0.95          # SmolLM2's safety adapter: held-out judgements that must agree
 
 
 def _numbers_close(a, b) -> tuple[bool, float]:
@@ -140,6 +144,20 @@ def _compare_tinychat(old: bytes, new_path: Path) -> tuple[bool, str]:
     return ok, f"max logit difference {diff:.1e} (allowed {LOGIT_TOL:g}), greedy answers equal on {same}/{len(prompts)}"
 
 
+def _compare_smollm_safety() -> tuple[bool, str]:
+    """The committed and the rebuilt SmolLM2 safety adapter, by behaviour: the held-out judgements (refused /
+    partial / complied) of the base model and of every run, recorded in smollm_safety.json. Its LoRA weights
+    come out of 100+ Adam steps whose last bits depend on the CPU's kernels, so they are not compared one by one;
+    the digests file follows the replies."""
+    path = "helpers/rlhf/smollm_safety.json"
+    old, new = json.loads(_committed(path)), json.loads((ROOT / path).read_text())
+    runs = [(old["base"], new["base"])] + list(zip(old["runs"], new["runs"], strict=True))
+    pairs = [(a, b) for o, n in runs for kind in o["judgements"]
+             for a, b in zip(o["judgements"][kind]["judgement"], n["judgements"][kind]["judgement"], strict=True)]
+    agree = sum(a == b for a, b in pairs) / len(pairs)
+    return agree >= JUDGE_AGREE, f"held-out judgements agree on {agree:.3f} (needed {JUDGE_AGREE})"
+
+
 def compare(path: str) -> tuple[bool, str]:
     """Whether the rebuilt ``path`` agrees with the committed version, and how (see the module docstring)."""
     old, new_path = _committed(path), ROOT / path
@@ -148,6 +166,8 @@ def compare(path: str) -> tuple[bool, str]:
         return True, "byte-identical"
     if path == "helpers/tinylm/base.pt":
         return _compare_tinychat(old, new_path)
+    if path in BY_NAME["smollm-safety"].outputs:
+        return _compare_smollm_safety()
     if path.endswith(".json") and path != "helpers/tinylm/vocab.json":
         ok, diff = _numbers_close(json.loads(new), json.loads(old))
         return ok, f"numbers within {ATOL:g} + {RTOL:g}·|value| (max difference {diff:.1e})" if ok else \

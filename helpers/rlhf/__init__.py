@@ -1,8 +1,11 @@
 """Notebook 13 (capstone): RLHF on TinyChat with direct preference optimisation (DPO).
 
 Submodules: ``dpo`` (preference pairs, the DPO loop, evaluation, the beta sweep and its demo), ``build``
-(rebuilds the shipped ``sweep.json`` and ``second_round.json``: ``python tools/rebuild.py rlhf``; see ``DATASHEET.md``). This package
-only re-exports ``dpo``'s public names.
+(rebuilds the shipped ``sweep.json`` and ``second_round.json``: ``python tools/rebuild.py rlhf``; see
+``DATASHEET.md``); and on the real model, ``smollm_safety`` (safety alignment of SmolLM2: LoRA over cached
+streams, DPO plus a likelihood term) with ``smollm_build`` (rebuilds the shipped adapter and its measurements:
+``python tools/rebuild.py smollm-safety``; see ``DATASHEET_smollm.md``). This package re-exports ``dpo``'s public
+names, and ``smollm_safety``'s loaders on first use.
 """
 
 from helpers.rlhf.dpo import (
@@ -65,4 +68,19 @@ __all__ = [
     "demo_tradeoff",
     "tradeoff_view",
     "RESULTS_PATH",
+    "load_aligned_smollm",
+    "load_smollm_safety",
+    "SMOLLM_ADAPTER_PATH",
+    "SMOLLM_RESULTS_PATH",
 ]
+
+_SMOLLM = {"load_aligned_smollm", "load_smollm_safety", "SMOLLM_ADAPTER_PATH", "SMOLLM_RESULTS_PATH"}
+
+
+def __getattr__(name: str):
+    """The real-model names (``smollm_safety``) are imported on first use: they need torch."""
+    if name in _SMOLLM:
+        from helpers.rlhf import smollm_safety
+
+        return getattr(smollm_safety, name)
+    raise AttributeError(f"module 'helpers.rlhf' has no attribute {name!r}")

@@ -5,6 +5,11 @@ run by the course's own plain-torch Llama from the GGUF file of the ``llm-smollm
 ``logprob``, ``hidden_states``, ``format_chat``, ``.tokenizer``, ``.model``, ``.gguf_path``). What the model is,
 how it behaves on harmful requests and what it must not be used for: ``MODEL_CARD.md`` in this folder.
 
+Submodules beside the model: ``judge`` (the refusal judge, the masked display of replies to harmful prompts),
+``prompts`` (course-written prompt families: harmful, trigger-word, benign; train and held-out), ``safety``
+(held-out evaluation with intervals) and ``lora`` (LoRA adapters). The course's aligned copy of the model is
+made in notebook 13's package: ``helpers.rlhf.load_aligned_smollm()``.
+
 Importing this package is cheap: torch, ``gguf`` and ``tokenizers`` are imported on first use of a name.
 """
 
@@ -13,11 +18,17 @@ from __future__ import annotations
 import importlib
 
 __all__ = ["SmolChat", "load_smollm", "SmolLlama", "SmolTokenizer", "SmolConfig", "gguf_path", "read_gguf",
-           "MODEL", "is_refusal_text", "REFUSAL_PHRASES"]
+           "MODEL", "judge_reply", "is_refusal_text", "masked_preview", "format_replies", "evaluate_safety",
+           "safety_rates", "generate_in_batches", "prompt_families", "prompts", "apply_adapter", "add_lora",
+           "remove_lora"]
 
 MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
-_WHERE = {"SmolChat": "chat", "load_smollm": "chat", "is_refusal_text": "chat", "REFUSAL_PHRASES": "chat", "SmolLlama": "model", "SmolTokenizer": "tokenizer",
-          "SmolConfig": "weights", "gguf_path": "weights", "read_gguf": "weights"}
+_WHERE = {"SmolChat": "chat", "load_smollm": "chat", "SmolLlama": "model", "SmolTokenizer": "tokenizer",
+          "SmolConfig": "weights", "gguf_path": "weights", "read_gguf": "weights",
+          "judge_reply": "judge", "is_refusal_text": "judge", "masked_preview": "judge", "format_replies": "judge",
+          "evaluate_safety": "safety", "safety_rates": "safety", "generate_in_batches": "safety",
+          "apply_adapter": "lora", "add_lora": "lora", "remove_lora": "lora",
+          "prompt_families": "prompts", "prompts": "prompts"}
 
 
 def __getattr__(name: str):

@@ -134,11 +134,10 @@ class SmolLlama(nn.Module):
         """Final RMSNorm and the tied output head: logits = norm(h) E^T."""
         return F.linear(self.norm(h), self.embed.weight)
 
-    def _run(self, idx: torch.Tensor, mask: torch.Tensor, past: KVCache | None,
-             last_only: bool) -> tuple[torch.Tensor, KVCache]:
-        """``mask`` ``(batch, past + t)``: the real (non-pad) tokens of the whole sequence so far."""
-        b, t = idx.shape
-        n_past = 0 if past is None else past[0][0].shape[2]
+    def _attention_inputs(self, mask: torch.Tensor, n_past: int, t: int
+                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """RoPE angles of the ``t`` new positions and the attention mask (None: plain causal, no padding) for
+        ``mask`` ``(batch, past + t)``, the real (non-pad) tokens of the whole sequence so far."""
         pos = positions_from_mask(mask)[:, n_past:]
         cos, sin = rope_angles(pos, self.cfg.d_head, self.cfg.rope_base)
         allowed = None
@@ -147,6 +146,14 @@ class SmolLlama(nn.Module):
             k_at = torch.arange(n_past + t)[None, :]
             allowed = (k_at <= q_at)[None] & mask[:, None, :].bool()
             allowed = (allowed | (k_at == q_at)[None])[:, None]  # a pad query sees itself (no empty row)
+        return cos, sin, allowed
+
+    def _run(self, idx: torch.Tensor, mask: torch.Tensor, past: KVCache | None,
+             last_only: bool) -> tuple[torch.Tensor, KVCache]:
+        """``mask`` ``(batch, past + t)``: the real (non-pad) tokens of the whole sequence so far."""
+        t = idx.shape[1]
+        n_past = 0 if past is None else past[0][0].shape[2]
+        cos, sin, allowed = self._attention_inputs(mask, n_past, t)
         x = self.resid[0](self.embed(idx))
         cache: KVCache = []
         for i, block in enumerate(self.blocks):
@@ -154,6 +161,20 @@ class SmolLlama(nn.Module):
             x = self.resid[i + 1](x)
             cache.append(kv)
         return self.head(x[:, -1:] if last_only else x), cache
+
+    def run_layers(self, x: torch.Tensor, attention_mask: torch.Tensor, start: int = 0,
+                   stop: int | None = None) -> torch.Tensor:
+        """The residual stream after blocks ``start .. stop - 1`` given ``x``, the stream entering block
+        ``start`` (``start = 0``: the embeddings), for whole sequences (no cache). Training only the top
+        blocks reuses the stream below them, computed once: ``run_layers(run_layers(e, m, 0, k), m, k)`` equals
+        ``run_layers(e, m)``."""
+        stop = self.cfg.n_layers if stop is None else stop
+        if not 0 <= start <= stop <= self.cfg.n_layers:
+            raise ValueError(f"need 0 <= start <= stop <= {self.cfg.n_layers}, got {start}, {stop}")
+        cos, sin, allowed = self._attention_inputs(attention_mask.bool(), 0, x.shape[1])
+        for i in range(start, stop):
+            x = self.resid[i + 1](self.blocks[i](x, cos, sin, allowed, None)[0])
+        return x
 
     def forward(self, idx: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 last_only: bool = False) -> torch.Tensor:
