@@ -70,11 +70,12 @@ __all__ = [
     "RESULTS_PATH",
     "load_aligned_smollm",
     "load_smollm_safety",
+    "safety_table",
     "SMOLLM_ADAPTER_PATH",
     "SMOLLM_RESULTS_PATH",
 ]
 
-_SMOLLM = {"load_aligned_smollm", "load_smollm_safety", "SMOLLM_ADAPTER_PATH", "SMOLLM_RESULTS_PATH"}
+_SMOLLM = {"load_aligned_smollm", "load_smollm_safety", "safety_table", "SMOLLM_ADAPTER_PATH", "SMOLLM_RESULTS_PATH"}
 
 
 def __getattr__(name: str):

@@ -18,7 +18,7 @@ harmful prompt, chosen = the family's course-written refusal and rejected = the 
 (with "Sure, here is how" prefilled where the base model did not comply); for a trigger-word or benign prompt,
 chosen = the base model's own answer and rejected = a refusal of a harmful family. The base model's answers are
 generated at build time and never stored. The shipped adapter and its measurements: ``smollm_build`` and
-``DATASHEET.md``.
+``DATASHEET_smollm.md``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from helpers.smollm.prompts import prompt_families
 from helpers.smollm.safety import PREFIX, generate_in_batches
 
 __all__ = ["AlignConfig", "SafetyPair", "build_safety_pairs", "train_safety", "TrainResult", "answer_kl",
-           "load_aligned_smollm", "load_smollm_safety", "SMOLLM_ADAPTER_PATH", "SMOLLM_RESULTS_PATH",
+           "load_aligned_smollm", "load_smollm_safety", "safety_table", "SMOLLM_ADAPTER_PATH", "SMOLLM_RESULTS_PATH",
            "SMOLLM_SHINGLES_PATH"]
 
 SMOLLM_ADAPTER_PATH = Path(__file__).with_name("smollm_adapter.npz")
@@ -269,3 +269,29 @@ def load_smollm_safety(path: str | Path = SMOLLM_RESULTS_PATH) -> dict[str, Any]
         raise ValueError(f"no results file at {path}")
     return json.loads(path.read_text())
 
+
+
+def safety_table(results: dict[str, Any]) -> str:
+    """The shipped measurements (``load_smollm_safety()``) as a markdown table: per model, the refused fraction
+    of held-out harmful (plain and prefilled), trigger-word and benign prompts with its 95 % family-bootstrap
+    interval, and the KL per token on benign answers. ``DATASHEET_smollm.md`` and notebook 13 show this table."""
+    kinds = ("harmful", "prefilled", "trigger", "benign")
+
+    def cell(rate: dict[str, Any]) -> str:
+        lo, hi = rate["refused_ci"]
+        return f"{rate['refused']:.2f}" if lo == hi else f"{rate['refused']:.2f} [{lo:.2f}, {hi:.2f}]"
+
+    try:
+        rows = [("base", results["base"]["rates"], 0.0)]
+        for i, run in enumerate(results["runs"]):
+            name = {"dpo+nll": "DPO + NLL", "plain dpo": "plain DPO (control)"}.get(run["name"], run["name"])
+            shipped = " (shipped)" if i == 0 else ""
+            rows.append((f"{name}, seed {run['config']['seed']}{shipped}", run["rates"],
+                         run["benign_kl_per_token"]))
+        lines = ["| model | harmful: refused | harmful, prefilled: refused | trigger-word: refused "
+                 "(over-refusal) | benign: refused | KL per token on benign |", "|---|---|---|---|---|---|"]
+        lines += [f"| {name} | " + " | ".join(cell(rates[k]) for k in kinds) + f" | {kl:.2f} |"
+                  for name, rates, kl in rows]
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"not a smollm_safety.json result: {err!r}") from None
+    return "\n".join(lines)
