@@ -597,3 +597,30 @@ def test_sample_preference_pairs_is_rng_choice():
 def test_chat_demo_rejects_a_draw_outside_its_slider():
     with pytest.raises(ValueError, match="draw"):
         P.demo_chat_overoptimisation(draw=20)
+
+
+def test_rpo_loss_is_dpo_plus_the_pooled_per_token_nll():
+    pc, pr, rc, rr = np.array([-12.0, -30.0]), np.array([-20.0, -25.0]), np.array([-14.0, -28.0]), \
+        np.array([-18.0, -26.0])
+    n = np.array([4, 20])
+    # TRL's rpo_alpha: cross-entropy averaged over all 24 chosen tokens of the batch, (12 + 30) / 24 = 1.75
+    assert P.rpo_loss(pc, pr, rc, rr, n, 0.1, 0.5) == pytest.approx(P.dpo_loss(pc, pr, rc, rr, 0.1) + 0.5 * 1.75,
+                                                                      rel=1e-15)
+    assert P.rpo_loss(pc, pr, rc, rr, n, 0.1, 0.0) == P.dpo_loss(pc, pr, rc, rr, 0.1)
+    t = [torch.tensor(v, dtype=torch.float64, requires_grad=i == 0) for i, v in enumerate((pc, pr, rc, rr))]
+    loss = P.rpo_loss(*t, torch.tensor(n), 0.1, 0.5)
+    assert float(loss.detach()) == pytest.approx(P.rpo_loss(pc, pr, rc, rr, n, 0.1, 0.5), rel=1e-12)
+    loss.backward()  # the NLL term pushes every chosen log-prob up by alpha / 24 on top of DPO's push
+    sig = 1 / (1 + np.exp(0.1 * ((pc - rc) - (pr - rr))))
+    assert t[0].grad.numpy() == pytest.approx(-0.1 * sig / 2 - 0.5 / 24, rel=1e-12)
+
+
+@pytest.mark.parametrize("kw", [{"alpha": -1.0}, {"alpha": float("nan")}, {"alpha": True}, {"beta": 0.0},
+                                {"chosen_tokens": np.array([0, 0])}, {"chosen_tokens": np.array([3, -1])},
+                                {"chosen_tokens": np.array([1, 2, 3])}])
+def test_rpo_loss_bad_inputs(kw):
+    args = {"policy_chosen_logps": np.zeros(2), "policy_rejected_logps": np.zeros(2),
+            "ref_chosen_logps": np.zeros(2), "ref_rejected_logps": np.zeros(2), "chosen_tokens": np.array([1, 2]),
+            "beta": 0.1, "alpha": 1.0} | kw
+    with pytest.raises(ValueError):
+        P.rpo_loss(**args)

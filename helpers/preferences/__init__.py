@@ -74,6 +74,7 @@ from helpers.preferences.losses import (
     bradley_terry_prob,
     dpo_loss,
     ipo_loss,
+    rpo_loss,
 )
 from helpers.preferences.reward_model import (
     RewardLearningCurves,
@@ -98,7 +99,7 @@ from helpers.preferences.tinychat import (
 )
 
 __all__ = [
-    "bradley_terry_prob", "bradley_terry_loss", "dpo_loss", "ipo_loss", "bradley_terry_objective", "fit_linear_reward_model", "simulate_comparisons",
+    "bradley_terry_prob", "bradley_terry_loss", "dpo_loss", "ipo_loss", "rpo_loss", "bradley_terry_objective", "fit_linear_reward_model", "simulate_comparisons",
     "simulate_ratings", "sample_preference_pairs", "fit_ratings_regression", "angle_degrees", "preference_accuracy",
     "best_of_n_kl", "best_of_n_distribution", "best_of_n_select", "refusal_rate_by_kind", "kl_divergence", "best_of_n_curves",
     "BestOfNCurves", "fit_gao_form", "refusal_opener_probabilities", "refusal_probability", "gold_reward",

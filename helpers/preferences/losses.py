@@ -128,3 +128,28 @@ def ipo_loss(policy_chosen_logps: Any, policy_rejected_logps: Any, ref_chosen_lo
     if is_torch:
         return ((h - 1.0 / (2.0 * tau)) ** 2).mean()
     return float(np.mean((np.asarray(h) - 1.0 / (2.0 * tau)) ** 2))
+
+
+def rpo_loss(policy_chosen_logps: Any, policy_rejected_logps: Any, ref_chosen_logps: Any,
+             ref_rejected_logps: Any, chosen_tokens: Any, beta: float, alpha: float) -> Any:
+    """DPO plus a likelihood term on the chosen responses, "RPO" (Pang et al. 2024, arXiv 2404.19733, eq. 1):
+
+        dpo_loss(...) + alpha * NLL,   NLL = -sum(pi_c) / sum(chosen_tokens),
+
+    the negative log-likelihood of the chosen responses per token, pooled over the batch as TRL's ``rpo_alpha``
+    computes it (Pang et al. average per-pair means instead; the two agree when the responses are equally long).
+    DPO alone only needs the margin to grow and can lower the chosen responses too (likelihood displacement,
+    Razin et al. 2024, arXiv 2410.08847); the NLL term makes them likely. ``alpha = 0`` is ``dpo_loss``.
+    """
+    beta = _positive(beta, "beta")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating, np.integer)) or \
+            not (np.isfinite(alpha) and alpha >= 0):
+        raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
+    dpo = dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta)
+    (pc, n), is_torch = _margins({"policy_chosen_logps": policy_chosen_logps, "chosen_tokens": chosen_tokens})
+    total = float(n.sum())
+    if not total > 0 or (n < 0).any():
+        raise ValueError("chosen_tokens must be >= 0 with a positive sum")
+    if is_torch:
+        return dpo + alpha * (-pc.sum() / total)
+    return dpo + alpha * float(-np.sum(pc) / total)

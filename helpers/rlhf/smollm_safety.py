@@ -6,9 +6,9 @@ cached residual streams with DPO plus a likelihood term on the chosen answers.
 - **Cached streams**: the blocks below ``first_layer`` are frozen, so the residual stream entering block
   ``first_layer`` is the same at every step; it is computed once (``SmolLlama.run_layers``), and each step runs
   only the top blocks and the head, on the answer positions.
-- **Loss**: DPO (Rafailov et al. 2023, arXiv 2305.18290, eq. 7; ``helpers.preferences.dpo_loss``) plus
-  ``rpo_alpha`` times the mean negative log-likelihood per token of the chosen answers: the "RPO" loss of
-  Pang et al. 2024 (arXiv 2404.19733, eq. 1), as TRL's ``rpo_alpha`` computes it. Plain DPO (``rpo_alpha=0``)
+- **Loss**: DPO (Rafailov et al. 2023, arXiv 2305.18290, eq. 7) plus ``rpo_alpha`` times the mean negative
+  log-likelihood per token of the chosen answers: the "RPO" loss of Pang et al. 2024 (arXiv 2404.19733,
+  eq. 1), as TRL's ``rpo_alpha`` computes it (``helpers.preferences.rpo_loss``). Plain DPO (``rpo_alpha=0``)
   only needs the *margin* between chosen and rejected to grow, and it can grow by pushing the rejected
   answers down without making the refusals likely (Pang et al. §2; Razin et al. 2024, arXiv 2410.08847); the
   likelihood term makes the chosen answers themselves likely.
@@ -171,7 +171,7 @@ def train_safety(chat: SmolChat, pairs: Sequence[SafetyPair], config: AlignConfi
     ``load_smollm(cache=False)``) and train it on ``pairs`` with DPO + ``rpo_alpha`` x NLL(chosen) (this
     module's docstring), Adam, ``config.epochs`` passes in an order drawn with ``config.seed``. The adapters stay
     in the model (``remove_lora(..., merge=True)`` bakes them in)."""
-    from helpers.preferences import dpo_loss
+    from helpers.preferences import rpo_loss
 
     if not pairs:
         raise ValueError("pairs must be non-empty")
@@ -208,15 +208,15 @@ def train_safety(chat: SmolChat, pairs: Sequence[SafetyPair], config: AlignConfi
         logps, counts = _answer_logps(model, st, rows, c.first_layer)
         pc, pr = logps[0::2], logps[1::2]
         rc, rr = ref[rows][0::2], ref[rows][1::2]
-        dpo = dpo_loss(pc, pr, rc, rr, c.beta)
-        nll = -pc.sum() / counts[0::2].sum()
-        loss = dpo + c.rpo_alpha * nll
+        loss = rpo_loss(pc, pr, rc, rr, counts[0::2], c.beta, c.rpo_alpha)
         opt.zero_grad()
         loss.backward()
         opt.step()
+        with torch.no_grad():  # the two terms, for the curves
+            dpo = float(rpo_loss(pc, pr, rc, rr, counts[0::2], c.beta, 0.0))
+            res.nll.append(float(rpo_loss(pc, pr, rc, rr, counts[0::2], c.beta, 1.0)) - dpo)
         res.loss.append(loss.item())
-        res.dpo.append(dpo.item())
-        res.nll.append(nll.item())
+        res.dpo.append(dpo)
         res.reward_accuracy.append(((pc - rc) - (pr - rr) > 0).float().mean().item())
         res.chosen_logratio.append((pc - rc).mean().item())
         res.rejected_logratio.append((pr - rr).mean().item())
