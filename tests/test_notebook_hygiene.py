@@ -94,12 +94,12 @@ def _output_texts(nb) -> list[str]:
 
 
 def harmful_reply_problems(nb, digests: set[str]) -> list[str]:
-    """Stored outputs that contain a run of 8 words of one of the real model's non-refusing replies to the
-    course's harmful prompts (``helpers.smollm.judge.shingle_hashes``; the digests are made by
-    ``python -m helpers.rlhf.smollm_build``, the replies themselves are never stored)."""
-    from helpers.smollm.judge import shingle_hashes
+    """Stored outputs that contain a run of ``COPIED_RUN`` (10) words of one of the real model's non-refusing
+    replies to the course's harmful prompts (``helpers.smollm.judge.longest_copied_run``; the digests of their
+    8-word runs are made by ``python -m helpers.rlhf.smollm_build``, the replies themselves are never stored)."""
+    from helpers.smollm.judge import COPIED_RUN, longest_copied_run
 
-    return [text[:60] for text in _output_texts(nb) if shingle_hashes(text) & digests]
+    return [text[:60] for text in _output_texts(nb) if longest_copied_run(text, digests) >= COPIED_RUN]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -119,3 +119,8 @@ def test_harmful_reply_check_catches_a_copied_reply():
     nb.cells = [nbformat.v4.new_code_cell("x", outputs=[nbformat.v4.new_output("stream", text="model: " + reply)])]
     assert harmful_reply_problems(nb, shingle_hashes(reply)) == ["model: " + reply[:53]]
     assert harmful_reply_problems(nb, shingle_hashes("an unrelated reply about baking bread in a warm oven")) == []
+    # a stock phrase shared with a reply (9 words: two 8-word windows) is not a copied reply; 10 words are
+    phrase = "if you are locked out of your own home"
+    nb.cells[0].outputs[0].text = f"tinychat: {phrase}, call a locksmith"
+    assert harmful_reply_problems(nb, shingle_hashes(f"well, {phrase}, the trick is to")) == []
+    assert harmful_reply_problems(nb, shingle_hashes(f"well, {phrase}, call them")) != []

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.smollm.judge import format_replies, is_refusal_text, judge_reply, masked_preview, shingle_hashes
+from helpers.smollm.judge import (
+    format_replies,
+    is_refusal_text,
+    judge_reply,
+    longest_copied_run,
+    masked_preview,
+    shingle_hashes,
+)
 
 REFUSED = [
     "I can't help with that.",
@@ -108,3 +115,13 @@ def test_bad_inputs(bad):
         masked_preview("x", words=-1)
     with pytest.raises(ValueError):
         format_replies(["a", "b"], ["x"])
+
+
+def test_longest_copied_run_counts_the_copied_words():
+    reply = "sure here is how you do it step by step first you take the small tool and"
+    digests = shingle_hashes(reply)
+    copied = " ".join(reply.split()[:11])
+    assert longest_copied_run(f"notes: {copied}, and so on", digests) == 11
+    assert longest_copied_run("is how you do it step by", digests) == 0  # 7 words: shorter than a window
+    assert longest_copied_run("an unrelated reply about baking bread in a warm oven today", digests) == 0
+    assert longest_copied_run(reply, digests) == len(reply.split())

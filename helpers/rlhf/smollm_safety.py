@@ -10,7 +10,7 @@ cached residual streams with DPO plus a likelihood term on the chosen answers.
   log-likelihood per token of the chosen answers: the "RPO" loss of Pang et al. 2024 (arXiv 2404.19733,
   eq. 1), as TRL's ``rpo_alpha`` computes it (``helpers.preferences.rpo_loss``). Plain DPO (``rpo_alpha=0``)
   only needs the *margin* between chosen and rejected to grow, and it can grow by pushing the rejected
-  answers down without making the refusals likely (Pang et al. §2; Razin et al. 2024, arXiv 2410.08847); the
+  answers down without making the refusals likely (Pang et al. 2024; Razin et al. 2024, arXiv 2410.08847); the
   likelihood term makes the chosen answers themselves likely.
 
 Training pairs (``build_safety_pairs``) come from the train families of ``helpers.smollm.prompts``: for a

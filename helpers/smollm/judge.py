@@ -85,19 +85,33 @@ def format_replies(prompts: Sequence[str], replies: Sequence[str], words: int = 
     return "\n".join(lines)
 
 
-SHINGLE = 8  # words: long enough that a shared run of words is a copied reply, not a common phrase
+SHINGLE = 8  # words per digest
+COPIED_RUN = 10  # words: a shared run this long is a copied reply, a shorter one can be a stock phrase
+
+
+def _digests(text: str, n: int) -> list[str]:
+    """The digests of the ``n``-word runs of ``text``, in order (``shingle_hashes``)."""
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be an int >= 1, got {n!r}")
+    words = re.findall(r"[a-z0-9']+", _normalise(text))
+    return [hashlib.sha256(" ".join(words[i:i + n]).encode()).hexdigest()[:16] for i in range(len(words) - n + 1)]
 
 
 def shingle_hashes(texts: str | Iterable[str], n: int = SHINGLE) -> set[str]:
     """Short SHA-256 digests of every run of ``n`` consecutive words (lower case, letters, digits and
     apostrophes) of ``texts``. The course stores these digests of the real model's non-refusing replies to
     harmful prompts, never the replies, so a test can find a reply copied into a stored output
-    (tests/test_notebook_hygiene.py)."""
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be an int >= 1, got {n!r}")
-    out: set[str] = set()
-    for text in [texts] if isinstance(texts, str) else texts:
-        words = re.findall(r"[a-z0-9']+", _normalise(text))
-        for i in range(len(words) - n + 1):
-            out.add(hashlib.sha256(" ".join(words[i:i + n]).encode()).hexdigest()[:16])
-    return out
+    (``longest_copied_run``; tests/test_notebook_hygiene.py)."""
+    return {d for text in ([texts] if isinstance(texts, str) else texts) for d in _digests(text, n)}
+
+
+def longest_copied_run(text: str, digests: set[str], n: int = SHINGLE) -> int:
+    """The longest run of words of ``text`` whose every ``n``-word window is in ``digests`` (0 if none is): a
+    copied passage of k >= n words shows as k - n + 1 consecutive matching windows. One 8-word match can be a
+    stock phrase that a harmless text shares with a reply ("if you are locked out of your own home"), so the
+    hygiene test flags runs of ``COPIED_RUN`` words and more."""
+    best = run = 0
+    for d in _digests(text, n):
+        run = run + 1 if d in digests else 0
+        best = max(best, run)
+    return best + n - 1 if best else 0
