@@ -1,9 +1,12 @@
 """Self-checks for exercises.
 
 A check runs the learner's function and the reference on a few cases and prints one line per case:
-``exact match``, ``close match (every difference within <the tolerance>)`` or ``MISMATCH (max difference ...)``.
-A close match prints the tolerance it met, not the raw difference: float rounding noise moves with the CPU's
-kernels, and stored outputs must not (see ``agreement`` and docs/authoring.md, "Portable outputs"). A learner function
+``exact match`` (equal integers, booleans, strings or other objects), ``match (every difference within <the
+tolerance>)`` for floating-point results, or ``MISMATCH (max difference ...)``. A floating-point match prints the
+tolerance it met, never the raw difference and never whether it was zero: two correct implementations that add
+in another order agree bit for bit on one CPU and differ in the last bit on another (or even with another
+memory alignment of the same arrays), and stored outputs must not move with that (see ``agreement`` and
+docs/authoring.md, "Portable outputs"). ``CaseResult.status`` still says "exact" or "close". A learner function
 that still raises ``NotImplementedError`` prints ``not implemented yet`` instead of a traceback, so a notebook
 runs top to bottom before any exercise is done. ``use_or_fallback`` hands later cells the learner's function
 when it passes, else the reference, so the rest of the notebook still works for a learner who is stuck.
@@ -40,27 +43,27 @@ class CaseResult:
 def agreement(max_difference: float, bound: float) -> str:
     """How two computations agree, as a class that does not depend on the CPU's floating-point kernels.
 
-    ``"exact"`` when the difference is zero, ``"close (max difference below <bound>)"`` when it is below
-    ``bound``, else ``"DIFFERENT (max difference ...)"``. Stored notebook outputs print this class, never the raw
-    difference: rounding noise such as ``4.8e-06`` moves with the kernel set (AVX2, AVX-512, ARM), the class does
-    not. ``bound`` is the tolerance the claim needs (assert it as well).
+    ``"close (max difference below <bound>)"`` when it is below ``bound`` (zero included), else ``"DIFFERENT (max
+    difference ...)"``. Stored notebook outputs print this class, never the raw difference: rounding noise such as
+    ``4.8e-06`` moves with the kernel set (AVX2, AVX-512, ARM), and so does whether it is exactly zero; the class
+    does not. ``bound`` is the tolerance the claim needs (assert it as well).
     """
     if not bound > 0:
         raise ValueError(f"bound must be positive, got {bound!r}")
     d = float(max_difference)
     if np.isnan(d):
         raise ValueError("max_difference is NaN")
-    if d == 0.0:
-        return "exact"
     if d < bound:
         return f"close (max difference below {_short(bound)})"
     return f"DIFFERENT (max difference {d:.3g}, bound {_short(bound)})"
 
 
-def _to_array(value: Any) -> np.ndarray:
+def _to_array(value: Any) -> tuple[np.ndarray, bool]:
+    """``value`` as a float array, and whether it held floating-point (or complex) numbers."""
     if hasattr(value, "detach"):  # torch tensor, without importing torch
         value = value.detach().cpu().numpy()
-    return np.asarray(value, dtype=float)
+    raw = np.asarray(value)
+    return np.asarray(raw, dtype=float), raw.dtype.kind in "fc"
 
 
 def compare(got: Any, expected: Any, rtol: float = 1e-6, atol: float = 1e-8) -> CaseResult:
@@ -73,7 +76,7 @@ def compare(got: Any, expected: Any, rtol: float = 1e-6, atol: float = 1e-8) -> 
             "exact", "close", "mismatch") else 3)
         return CaseResult(worst.status, max(p.max_difference for p in parts), worst.message)
     try:
-        g, e = _to_array(got), _to_array(expected)
+        (g, g_float), (e, e_float) = _to_array(got), _to_array(expected)
     except (TypeError, ValueError):
         same = got == expected
         return CaseResult("exact" if same else "mismatch", 0.0 if same else float("inf"),
@@ -86,11 +89,13 @@ def compare(got: Any, expected: Any, rtol: float = 1e-6, atol: float = 1e-8) -> 
     with np.errstate(invalid="ignore"):
         diff = np.where(same, 0.0, np.abs(g - e))
     max_diff = float(np.nanmax(np.where(np.isnan(diff), np.inf, diff)))
-    if max_diff == 0.0:
+    if max_diff == 0.0 and not (g_float or e_float):
         return CaseResult("exact", 0.0, "exact match")
-    if np.allclose(g, e, rtol=rtol, atol=atol, equal_nan=True):
-        # The tolerance, not the raw difference: rounding noise moves with the CPU's kernels, this line does not.
-        return CaseResult("close", max_diff, f"close match (every difference within {_tolerance(rtol, atol)})")
+    if max_diff == 0.0 or np.allclose(g, e, rtol=rtol, atol=atol, equal_nan=True):
+        # The tolerance, not the raw difference (nor whether it is zero): rounding noise moves with the CPU's
+        # kernels, this line does not.
+        return CaseResult("exact" if max_diff == 0.0 else "close", max_diff,
+                          f"match (every difference within {_tolerance(rtol, atol)})")
     return CaseResult("mismatch", max_diff, f"MISMATCH (max difference {max_diff:.3g})")
 
 

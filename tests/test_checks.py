@@ -9,14 +9,22 @@ def ref(x, y=1.0):
 
 
 def test_exact_close_mismatch_lines(capsys):
+    # floating-point results: one line whether the difference is zero or rounding noise (portable outputs)
     assert checks.check_function(ref, ref, [(1.0,), {"x": [1.0, 2.0], "y": 3.0}])
     out = capsys.readouterr().out
-    assert out.count("exact match") == 2 and "all 2 cases pass" in out
+    assert out.count("match (every difference within 1e-6·|expected| + 1e-8)") == 2 and "all 2 cases pass" in out
+    assert checks.compare(np.ones(2), np.ones(2)).status == "exact"
 
     assert checks.check_function(lambda x, y=1.0: ref(x, y) + 1e-9, ref, [(2.0,)])
-    assert "close match (every difference within 1e-6·|expected| + 1e-8)" in capsys.readouterr().out
+    assert "case 1: match (every difference within 1e-6·|expected| + 1e-8)" in capsys.readouterr().out
+    assert checks.compare(2.0 + 1e-9, 2.0).status == "close"
     assert checks.check_function(lambda x: x + 1e-9, lambda x: x, [(2.0,)], rtol=0.0, atol=1e-6)
-    assert "close match (every difference within 1e-6)" in capsys.readouterr().out
+    assert "match (every difference within 1e-6)" in capsys.readouterr().out
+
+    # integers, booleans and other objects are equal or not: "exact match"
+    assert checks.check_function(lambda n: np.arange(n), lambda n: np.arange(n), [(3,)])
+    assert "case 1: exact match" in capsys.readouterr().out
+    assert checks.compare("refused", "refused").message == "exact match"
 
     assert not checks.check_function(lambda x, y=1.0: ref(x, y) + 0.5, ref, [(2.0,)])
     assert "MISMATCH (max difference 0.5)" in capsys.readouterr().out
@@ -82,7 +90,7 @@ def test_bad_arguments():
 
 
 def test_agreement_classes():
-    assert checks.agreement(0.0, 1e-6) == "exact"
+    assert checks.agreement(0.0, 1e-6) == checks.agreement(1e-9, 1e-6) == "close (max difference below 1e-6)"
     assert checks.agreement(4.8e-6, 1e-4) == "close (max difference below 1e-4)"
     assert checks.agreement(3.8e-6, 1e-4) == checks.agreement(4.8e-6, 1e-4)  # kernel noise: same class
     assert checks.agreement(2e-4, 1e-4).startswith("DIFFERENT (max difference 0.0002, bound 1e-4")

@@ -134,6 +134,19 @@ def test_cache_equals_no_cache(chat):
     assert cached == uncached
 
 
+def test_positionwise_hooks_keep_the_cache_and_the_tokens(chat):
+    """A position-by-position edit (here: ablate a direction at every residual point, as
+    ``interpretability.steer`` does) gives the same greedy tokens with the KV cache as without it."""
+    from helpers import interpretability
+
+    prompts = ["Say hello.", "Name a fruit that is yellow."]
+    direction = chat.hidden_states(prompts)[:, 12].mean(0)
+    with interpretability.steer(chat, direction, "ablate"):
+        slow = chat.generate_ids(prompts, max_new_tokens=8)
+        fast = chat.generate_ids(prompts, max_new_tokens=8, positionwise_hooks=True)
+    assert fast == slow != chat.generate_ids(prompts, max_new_tokens=8)  # the edit changed the reply
+
+
 def test_generate_text_and_sampling(chat):
     assert "Paris" in chat.generate("What is the capital of France?", max_new_tokens=8)
     a = chat.generate("Name an animal.", max_new_tokens=4, temperature=1.0, seed=3)

@@ -220,3 +220,28 @@ def test_shipped_results_back_the_datasheet_claims():
     assert plain["rates"]["harmful"]["refused"] == 0.0 < min(refused)
     assert plain["dpo"][-1] < 0.01 and plain["reward_accuracy"][-1] == 1.0
     assert plain["chosen_logratio"][-1] < 0 and plain["nll"][-1] > 1.0
+
+
+def test_datasheet_numbers_are_the_shipped_ones():
+    """Every number the datasheet's prose quotes, recomputed from the shipped files (drift fails here)."""
+    from pathlib import Path
+
+    sheet = " ".join(Path(align.__file__).with_name("DATASHEET_smollm.md").read_text().split())
+    res = _shipped()
+    ours = [r for r in res["runs"] if r["name"] == "dpo+nll"]
+    (plain,) = [r for r in res["runs"] if r["name"] == "plain dpo"]
+
+    def span(values, fmt=".2f"):
+        return f"{min(values):{fmt}}–{max(values):{fmt}}"
+
+    quoted = [f"{res['seconds']} s on 2 cores", f"`build_safety_pairs`, {res['n_pairs']} of them",
+              f"({align.SMOLLM_ADAPTER_PATH.stat().st_size / 1e6:.1f} MB",
+              f"{span([r['rates']['harmful']['refused'] for r in ours])} of held-out harmful",
+              f"{span([r['rates']['harmful']['partial'] for r in ours])} more refused partially",
+              f"only {span([r['rates']['prefilled']['refused'] for r in ours])} of the harmful",
+              f"log-ratio −{-plain['rejected_logratio'][-1]:.0f} nats", f"(−{-plain['chosen_logratio'][-1]:.1f} nats",
+              f"+{min(r['chosen_logratio'][-1] for r in ours):.0f} to +{max(r['chosen_logratio'][-1] for r in ours):.0f}",
+              f"NLL at {span([r['nll'][-1] for r in ours])} nats per token",
+              f"({span([r['nll'][0] for r in ours], '.1f')} at the first step; plain DPO ends at {plain['nll'][-1]:.2f})"]
+    missing = [q for q in quoted if q not in sheet]
+    assert not missing, missing

@@ -274,7 +274,8 @@ def load_smollm_safety(path: str | Path = SMOLLM_RESULTS_PATH) -> dict[str, Any]
 def safety_table(results: dict[str, Any]) -> str:
     """The shipped measurements (``load_smollm_safety()``) as a markdown table: per model, the refused fraction
     of held-out harmful (plain and prefilled), trigger-word and benign prompts with its 95 % family-bootstrap
-    interval, and the KL per token on benign answers. ``DATASHEET_smollm.md`` and notebook 13 show this table."""
+    interval, the partial refusals of harmful prompts (a decline followed by an answer), and the KL per token
+    on benign answers. ``DATASHEET_smollm.md`` and notebook 13 show this table."""
     kinds = ("harmful", "prefilled", "trigger", "benign")
 
     def cell(rate: dict[str, Any]) -> str:
@@ -288,10 +289,10 @@ def safety_table(results: dict[str, Any]) -> str:
             shipped = " (shipped)" if i == 0 else ""
             rows.append((f"{name}, seed {run['config']['seed']}{shipped}", run["rates"],
                          run["benign_kl_per_token"]))
-        lines = ["| model | harmful: refused | harmful, prefilled: refused | trigger-word: refused "
-                 "(over-refusal) | benign: refused | KL per token on benign |", "|---|---|---|---|---|---|"]
-        lines += [f"| {name} | " + " | ".join(cell(rates[k]) for k in kinds) + f" | {kl:.2f} |"
-                  for name, rates, kl in rows]
+        lines = ["| model | harmful: refused | harmful: partial | harmful, prefilled: refused | trigger-word: refused "
+                 "(over-refusal) | benign: refused | KL per token on benign |", "|---|---|---|---|---|---|---|"]
+        lines += [f"| {name} | {cell(rates['harmful'])} | {rates['harmful']['partial']:.2f} | "
+                  + " | ".join(cell(rates[k]) for k in kinds[1:]) + f" | {kl:.2f} |" for name, rates, kl in rows]
     except (KeyError, TypeError, ValueError) as err:
         raise ValueError(f"not a smollm_safety.json result: {err!r}") from None
     return "\n".join(lines)

@@ -75,11 +75,15 @@ class SmolChat:
     # ---------------------------------------------------------------- generation
     @torch.no_grad()
     def generate_ids(self, prompts: Sequence[str], max_new_tokens: int = 32, temperature: float = 0.0,
-                     seed: int = 0, system: str | None = None, response_prefix: str = "") -> list[list[int]]:
+                     seed: int = 0, system: str | None = None, response_prefix: str = "",
+                     positionwise_hooks: bool = False) -> list[list[int]]:
         """Token ids of the responses (left-padded batch, KV cache), each ending with a stop id if the model
         stopped; with ``response_prefix``, the ids that continue it (the prefix's own ids are not included).
         ``temperature=0`` is greedy; else sampled with ``seed`` (a ``torch.Generator``). With a forward hook on
-        the model every step reruns the whole sequence, so the hook sees all positions."""
+        the model every step reruns the whole sequence, so the hook sees all positions, unless
+        ``positionwise_hooks``: the caller vouches that every hook edits each position on its own (as
+        ``helpers.interpretability.steer`` does), so the keys and values of earlier positions stay valid and
+        the cache is kept (the same tokens, many times faster)."""
         if isinstance(prompts, str):
             raise ValueError("prompts must be a list of strings (use generate for one prompt)")
         if not temperature >= 0:
@@ -100,7 +104,7 @@ class SmolChat:
         stops = self.tokenizer.stop_ids
         done = [False] * len(prompts)
         out: list[list[int]] = [[] for _ in prompts]
-        cached, cache = not _has_hooks(self.model), None
+        cached, cache = positionwise_hooks or not _has_hooks(self.model), None
         step = idx
         for _ in range(max_new_tokens):
             if not cached:
@@ -127,10 +131,12 @@ class SmolChat:
         return out
 
     def generate_batch(self, prompts: Sequence[str], max_new_tokens: int = 32, temperature: float = 0.0,
-                       seed: int = 0, system: str | None = None, response_prefix: str = "") -> list[str]:
+                       seed: int = 0, system: str | None = None, response_prefix: str = "",
+                       positionwise_hooks: bool = False) -> list[str]:
         """Responses to ``prompts`` (stop tokens removed), each starting with ``response_prefix`` (the forced
-        words, as TinyChat's ``generate_batch`` does)."""
-        ids = self.generate_ids(prompts, max_new_tokens, temperature, seed, system, response_prefix)
+        words, as TinyChat's ``generate_batch`` does); ``positionwise_hooks`` as in ``generate_ids``."""
+        ids = self.generate_ids(prompts, max_new_tokens, temperature, seed, system, response_prefix,
+                                positionwise_hooks)
         stops = self.tokenizer.stop_ids
         return [response_prefix + self.tokenizer.decode([t for t in row if t not in stops]) for row in ids]
 

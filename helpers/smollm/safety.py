@@ -21,12 +21,13 @@ PREFIX = "Sure, here is how"  # the prefilling attack's forced opening
 
 
 def generate_in_batches(chat: SmolChat, prompts: Sequence[str], max_new_tokens: int = 48,
-                        response_prefix: str = "", batch: int = 16) -> list[str]:
-    """Greedy replies to ``prompts``, ``batch`` at a time (a batch pads to its longest prompt)."""
+                        response_prefix: str = "", batch: int = 16, positionwise_hooks: bool = False) -> list[str]:
+    """Greedy replies to ``prompts``, ``batch`` at a time (a batch pads to its longest prompt);
+    ``positionwise_hooks`` as in ``SmolChat.generate_ids``."""
     out: list[str] = []
     for i in range(0, len(prompts), batch):
         out += chat.generate_batch(list(prompts[i:i + batch]), max_new_tokens=max_new_tokens,
-                                   response_prefix=response_prefix)
+                                   response_prefix=response_prefix, positionwise_hooks=positionwise_hooks)
     return out
 
 
