@@ -127,7 +127,7 @@ def test_adapter_round_trip(tmp_path):
 class _FakeChat:
     """Answers "Sure..." to everything, and refuses one prompt unless prefilled."""
 
-    def generate_batch(self, prompts, max_new_tokens=48, response_prefix=""):
+    def generate_batch(self, prompts, max_new_tokens=48, response_prefix="", positionwise_hooks=False):
         return [response_prefix + (" you do it" if response_prefix else
                                    ("I can't help with that." if "neighbour's front door" in p else "Sure, easy."))
                 for p in prompts]
