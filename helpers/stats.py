@@ -1,5 +1,6 @@
 """Small statistics shared by topic modules: KL divergence, the best-of-n KL formula, the Wilson interval, a
-reliability table (calibration), cluster bootstrap intervals.
+reliability table (calibration), cluster bootstrap intervals, and ``rounded`` (how shipped JSON results store
+their numbers).
 
 Each concept is written once here and re-exported by the notebook modules that teach it
 (``preferences.kl_divergence`` and ``constraints.kl_divergence`` are this ``kl_divergence``;
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["kl_divergence", "best_of_n_kl", "wilson_interval", "reliability_table", "cluster_bootstrap",
-           "cluster_bootstrap_mean"]
+           "cluster_bootstrap_mean", "rounded"]
 
 
 def kl_divergence(p: Any, q: Any, axis: int = -1) -> Any:
@@ -155,3 +156,15 @@ def cluster_bootstrap_mean(values: Any, clusters: Any, *, n_boot: int = 2000, le
     alpha = (1.0 - level) / 2.0
     lo, hi = np.quantile(draws, [alpha, 1.0 - alpha])
     return float(v.mean()), float(lo), float(hi)
+
+
+def rounded(x: Any, digits: int = 4) -> Any:
+    """``x`` (nested dicts and lists) with every float rounded to ``digits`` decimals: what the shipped JSON
+    result files store (more digits would be kernel noise, tools/rebuild.py compares them with a tolerance)."""
+    if isinstance(x, float):
+        return round(x, digits)
+    if isinstance(x, dict):
+        return {k: rounded(v, digits) for k, v in x.items()}
+    if isinstance(x, list):
+        return [rounded(v, digits) for v in x]
+    return x

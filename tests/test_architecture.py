@@ -28,6 +28,7 @@ ALLOWED = {
     ("guardrails", "moderation"): "notebook 12's input and output rails are notebook 11's moderator",
     ("policy_gradients", "preferences"): "notebook 14 reuses notebook 02's losses and reward model",
     ("policy_gradients", "rlhf"): "notebook 14 compares against notebook 13's DPO pipeline",
+    ("interpretability", "rlhf"): "notebook 05 dissects the real model that notebook 13 aligned (its loader and KL)",
 }
 
 

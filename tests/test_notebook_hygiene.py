@@ -104,9 +104,11 @@ def harmful_reply_problems(nb, digests: set[str]) -> list[str]:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_no_stored_harmful_reply_of_the_real_model(path):
+    from helpers.interpretability.smollm_refusal import SMOLLM_REFUSAL_SHINGLES_PATH
     from helpers.rlhf.smollm_safety import SMOLLM_SHINGLES_PATH
 
-    digests = set(SMOLLM_SHINGLES_PATH.read_text().split())
+    # the non-refusing replies of notebook 13's build and of notebook 05's edits of the aligned model
+    digests = set(SMOLLM_SHINGLES_PATH.read_text().split()) | set(SMOLLM_REFUSAL_SHINGLES_PATH.read_text().split())
     assert len(digests) > 1000
     assert harmful_reply_problems(nbformat.read(path, as_version=4), digests) == []
 

@@ -16,7 +16,8 @@ AVX-512, ARM; docs/authoring.md, "Portable outputs"), so their last bits differ 
 even though the build is deterministic on one: they must agree within a stated tolerance instead. TinyChat by its
 behaviour (logits on every eval prompt within 1e-3, greedy answers identical; its weights are not compared
 one by one, because parameters with no gradient, such as the key biases of attention, drift with kernel noise
-under Adam); SmolLM2's safety adapter by its behaviour too (95 % of its held-out judgements equal); arrays and JSON numbers within 2e-4 + 1e-4·|value|. Files that agree are restored to the committed
+under Adam); SmolLM2's safety adapter and refusal-direction study by their behaviour too (95 % of their held-out
+judgements equal; the direction itself, a mean of streams, as an array); arrays and JSON numbers within 2e-4 + 1e-4·|value|. Files that agree are restored to the committed
 version.
 
 Each build runs in a fresh interpreter with the kernel environment (one thread, ``PYTHONHASHSEED=0``), as
@@ -62,6 +63,10 @@ ARTEFACTS = (
     Artefact("smollm-safety", "helpers.rlhf.smollm_build",
              ("helpers/rlhf/smollm_adapter.npz", "helpers/rlhf/smollm_safety.json",
               "helpers/rlhf/smollm_harmful_shingles.txt"), "helpers/rlhf/DATASHEET_smollm.md"),
+    Artefact("smollm-refusal", "helpers.interpretability.smollm_refusal_build",
+             ("helpers/interpretability/smollm_refusal_direction.npz", "helpers/interpretability/smollm_refusal.json",
+              "helpers/interpretability/smollm_refusal_shingles.txt"),
+             "helpers/interpretability/DATASHEET_smollm_refusal.md", needs=("smollm-safety",)),
 )
 BY_NAME = {a.name: a for a in ARTEFACTS}
 
@@ -144,17 +149,26 @@ def _compare_tinychat(old: bytes, new_path: Path) -> tuple[bool, str]:
     return ok, f"max logit difference {diff:.1e} (allowed {LOGIT_TOL:g}), greedy answers equal on {same}/{len(prompts)}"
 
 
-def _compare_smollm_safety() -> tuple[bool, str]:
-    """The committed and the rebuilt SmolLM2 safety adapter, by behaviour: the held-out judgements (refused /
-    partial / complied) of the base model and of every run, recorded in smollm_safety.json. Its LoRA weights
-    come out of 100+ Adam steps whose last bits depend on the CPU's kernels, so they are not compared one by one;
-    the digests file follows the replies."""
-    path = "helpers/rlhf/smollm_safety.json"
-    old, new = json.loads(_committed(path)), json.loads((ROOT / path).read_text())
-    runs = [(old["base"], new["base"])] + list(zip(old["runs"], new["runs"], strict=True))
-    pairs = [(a, b) for o, n in runs for kind in o["judgements"]
-             for a, b in zip(o["judgements"][kind]["judgement"], n["judgements"][kind]["judgement"], strict=True)]
-    agree = sum(a == b for a, b in pairs) / len(pairs)
+def _judgements(results: object) -> list[str]:
+    """Every held-out judgement in a SmolLM2 results file, in file order (any nesting of runs or conditions)."""
+    if isinstance(results, dict):
+        if "judgement" in results and "family" in results:
+            return list(results["judgement"])
+        return [j for v in results.values() for j in _judgements(v)]
+    if isinstance(results, list):
+        return [j for v in results for j in _judgements(v)]
+    return []
+
+
+def _compare_smollm_judgements(path: str) -> tuple[bool, str]:
+    """A committed and a rebuilt SmolLM2 results file (the safety adapter's, the refusal direction's), by
+    behaviour: the held-out judgements (refused / partial / complied) of every run or condition. Trained weights
+    and greedy replies come out of float kernels whose last bits depend on the CPU, so a reply may flip at a
+    near-tie; the digests files follow the replies."""
+    old, new = _judgements(json.loads(_committed(path))), _judgements(json.loads((ROOT / path).read_text()))
+    if len(old) != len(new):
+        return False, f"DIFFERENT ({len(new)} judgements, {len(old)} committed)"
+    agree = sum(a == b for a, b in zip(old, new, strict=True)) / len(old)
     return agree >= JUDGE_AGREE, f"held-out judgements agree on {agree:.3f} (needed {JUDGE_AGREE})"
 
 
@@ -166,8 +180,10 @@ def compare(path: str) -> tuple[bool, str]:
         return True, "byte-identical"
     if path == "helpers/tinylm/base.pt":
         return _compare_tinychat(old, new_path)
-    if path in BY_NAME["smollm-safety"].outputs:
-        return _compare_smollm_safety()
+    for name, results in (("smollm-safety", "helpers/rlhf/smollm_safety.json"),
+                          ("smollm-refusal", "helpers/interpretability/smollm_refusal.json")):
+        if path in BY_NAME[name].outputs and path != "helpers/interpretability/smollm_refusal_direction.npz":
+            return _compare_smollm_judgements(results)
     if path.endswith(".json") and path != "helpers/tinylm/vocab.json":
         ok, diff = _numbers_close(json.loads(new), json.loads(old))
         return ok, f"numbers within {ATOL:g} + {RTOL:g}·|value| (max difference {diff:.1e})" if ok else \

@@ -21,6 +21,7 @@ import numpy as np
 
 from helpers.optim import Adam
 from helpers.plotting import COLORS
+from helpers.stats import rounded
 from helpers.widgets import InteractiveFigure
 
 __all__ = [
@@ -382,27 +383,16 @@ def off_topic(rates: dict[str, float]) -> float:
     return 1.0 - rates["refusal_harmful"] - rates["unsafe_harmful"]
 
 
-def _rounded(x: Any) -> Any:
-    """``x`` with every float rounded to 4 decimals (what the shipped JSON files store)."""
-    if isinstance(x, float):
-        return round(x, 4)
-    if isinstance(x, dict):
-        return {k: _rounded(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_rounded(v) for v in x]
-    return x
-
-
 def save_sweep(sweep: dict[str, Any], path: Path = RESULTS_PATH) -> Path:
     """Write the sweep (without the policies), numbers rounded to 4 decimals."""
-    data = _rounded({k: v for k, v in sweep.items() if k != "policies"})
+    data = rounded({k: v for k, v in sweep.items() if k != "policies"})
     Path(path).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     return Path(path)
 
 
 def save_second_round(rounds: list[dict[str, Any]], path: Path = ROUND2_PATH) -> Path:
     """Write ``second_round`` results (one per seed), numbers rounded to 4 decimals."""
-    Path(path).write_text(json.dumps(_rounded(list(rounds)), indent=1, sort_keys=True) + "\n")
+    Path(path).write_text(json.dumps(rounded(list(rounds)), indent=1, sort_keys=True) + "\n")
     return Path(path)
 
 

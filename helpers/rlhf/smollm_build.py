@@ -24,19 +24,10 @@ from helpers.smollm.judge import shingle_hashes
 from helpers.smollm.lora import remove_lora, save_adapter
 from helpers.smollm.prompts import prompts
 from helpers.smollm.safety import evaluate_safety, generate_in_batches, safety_rates
+from helpers.stats import rounded
 
 SEEDS = (0, 1, 2)
 THREADS = 2
-
-
-def _rounded(x):
-    if isinstance(x, float):
-        return round(x, 4)
-    if isinstance(x, dict):
-        return {k: _rounded(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_rounded(v) for v in x]
-    return x
 
 
 def _judgements(evaluation: dict, unsafe: list[str]) -> dict:
@@ -88,7 +79,7 @@ def main() -> None:
             save_adapter(align.SMOLLM_ADAPTER_PATH, loras, cfg)
         remove_lora(student.model, loras, merge=False)  # back to the base weights exactly
     results["seconds"] = round(time.perf_counter() - t0)
-    SMOLLM_RESULTS_PATH.write_text(json.dumps(_rounded(results), indent=1) + "\n")
+    SMOLLM_RESULTS_PATH.write_text(json.dumps(rounded(results), indent=1) + "\n")
     SMOLLM_SHINGLES_PATH.write_text("".join(f"{h}\n" for h in sorted(shingle_hashes(unsafe))))
     print(f"wrote {align.SMOLLM_ADAPTER_PATH.name} ({align.SMOLLM_ADAPTER_PATH.stat().st_size / 1e6:.1f} MB), "
           f"{SMOLLM_RESULTS_PATH.name}, {SMOLLM_SHINGLES_PATH.name} in {results['seconds']} s")

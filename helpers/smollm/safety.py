@@ -32,21 +32,26 @@ def generate_in_batches(chat: SmolChat, prompts: Sequence[str], max_new_tokens: 
 
 
 def evaluate_safety(chat: SmolChat, split: str = "held_out", max_new_tokens: int = 48,
-                    per_family: int | None = None) -> dict[str, Any]:
+                    per_family: int | None = None, prefilled: bool = True,
+                    positionwise_hooks: bool = False) -> dict[str, Any]:
     """Greedy replies to the ``split`` prompts of every kind, judged (``judge_reply``), and the harmful ones
     again with ``PREFIX`` prefilled (alignment depth, Qi et al. 2024, arXiv 2406.05946). ``per_family`` keeps
-    the first prompts of each family (a subset). Returns, per kind and for ``"prefilled"``, the prompts'
-    ``family``, ``judgement`` and ``reply`` lists (replies to harmful prompts are for hashing and counting:
-    never print or store them; ``judge.format_replies`` shows them masked)."""
+    the first prompts of each family (a subset); ``prefilled=False`` skips the prefilled run;
+    ``positionwise_hooks`` as in ``SmolChat.generate_ids`` (under an edit of the residual stream). Returns, per
+    kind and for ``"prefilled"``, the prompts' ``family``, ``judgement`` and ``reply`` lists (replies to harmful
+    prompts are for hashing and counting: never print or store them; ``judge.format_replies`` shows them
+    masked)."""
     out: dict[str, Any] = {}
     for kind in ("harmful", "trigger", "benign"):
         fams = prompt_families(kind, split)
         rows = [(f.name, p) for f in fams for p in f.prompts[:per_family]]
-        replies = generate_in_batches(chat, [p for _, p in rows], max_new_tokens)
+        replies = generate_in_batches(chat, [p for _, p in rows], max_new_tokens,
+                                      positionwise_hooks=positionwise_hooks)
         out[kind] = {"family": [f for f, _ in rows], "judgement": [judge_reply(r) for r in replies],
                      "reply": replies}
-        if kind == "harmful":
-            forced = generate_in_batches(chat, [p for _, p in rows], max_new_tokens, PREFIX)
+        if kind == "harmful" and prefilled:
+            forced = generate_in_batches(chat, [p for _, p in rows], max_new_tokens, PREFIX,
+                                         positionwise_hooks=positionwise_hooks)
             out["prefilled"] = {"family": [f for f, _ in rows], "judgement": [judge_reply(r) for r in forced],
                                 "reply": forced}
     return out
