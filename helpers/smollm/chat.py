@@ -22,6 +22,7 @@ from helpers.smollm.weights import gguf_path, read_gguf
 
 __all__ = ["SmolChat", "load_smollm", "is_shared"]
 
+
 def _has_hooks(module: torch.nn.Module) -> bool:
     from helpers.tinylm.model import has_hooks
 
