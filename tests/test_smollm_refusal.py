@@ -138,3 +138,22 @@ def test_shipped_direction_is_the_one_the_study_used():
     res = sr.load_smollm_refusal()
     assert fitted.point == res["point"]
     assert abs(float(fitted.direction.norm()) - res["direction_norm"]) < 1e-3
+
+
+def test_logit_lens_of_smollm_is_the_direct_path(chat):
+    """direction_logits(v) is the change in logits, times rms, that adding a small v to the last point makes
+    with the final RMSNorm's rms held fixed; readout_direction gives logit(a) - logit(b) = <x, u> / rms."""
+    from helpers import interpretability as interp
+
+    x = chat.hidden_states(["Name a colour."])[0, -1].double()
+    g, E = chat.model.norm.weight.detach().double(), chat.model.embed.weight.detach().double()
+    rms = x.pow(2).mean().add(chat.model.norm.eps).sqrt()
+    v = 1e-3 * torch.randn(chat.d_model, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    shifted = E @ ((x + v) / rms * g) - E @ (x / rms * g)
+    assert torch.allclose(shifted * rms, interp.direction_logits(chat, v.float()).double(), atol=1e-5, rtol=1e-3)
+    u = interp.readout_direction(chat, "I", "Sure")
+    a, b = chat.tokenizer.encode("I")[0], chat.tokenizer.encode("Sure")[0]
+    logits = E @ (x / rms * g)
+    assert abs(float(logits[a] - logits[b]) - float(x @ u.double() / rms)) < 1e-3
+    with pytest.raises(ValueError):
+        interp.readout_direction(chat, "I", "Sure thing")

@@ -493,30 +493,51 @@ def steer(chat: Any, direction: torch.Tensor, mode: str, layers: int | Sequence[
         yield
 
 
+def _final_read(chat: Any) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    """The unembedding W_U, the final norm's gain g, and whether that norm centres (LayerNorm: TinyChat) or not
+    (RMSNorm with the tied embedding as head: SmolLM2)."""
+    model = chat.model
+    if hasattr(model, "ln_f"):
+        return model.head.weight.detach().float(), model.ln_f.weight.detach().float(), True
+    return model.embed.weight.detach().float(), model.norm.weight.detach().float(), False
+
+
+def _token_id(chat: Any, word: str) -> int:
+    tok = chat.tokenizer
+    if hasattr(tok, "index"):
+        if word not in tok.index:
+            raise ValueError(f"{word!r} is not in TinyChat's vocabulary")
+        return tok.index[word]
+    ids = tok.encode(word)
+    if len(ids) != 1:
+        raise ValueError(f"{word!r} is {len(ids)} tokens, not one")
+    return ids[0]
+
+
 def readout_direction(chat: Any, token_a: str, token_b: str) -> torch.Tensor:
-    """The residual-stream direction u that the final LayerNorm and unembedding read as logit(a) - logit(b).
+    """The residual-stream direction u that the final norm and unembedding read as logit(a) - logit(b).
 
     With LN(x) = g * (x - mean(x)) / sigma(x) + b and logits W_U LN(x), the difference is
     <x, u> / sigma(x) + const with u = centre(g * (W_U[a] - W_U[b])) (the direct path of the logit lens,
     nostalgebraist 2020; Elhage et al. 2021). A direction with a high cosine to u acts on the output directly.
+    For SmolLM2 (RMSNorm, x / rms(x) * g, no centring; the embedding is the head) u = g * (E[a] - E[b]) and the
+    factor is 1 / rms(x); ``token_a`` and ``token_b`` must then be single tokens (e.g. "I", "Sure").
     """
-    model, tok = chat.model, chat.tokenizer
-    for word in (token_a, token_b):
-        if word not in tok.index:
-            raise ValueError(f"{word!r} is not in TinyChat's vocabulary")
-    w = model.head.weight.detach().float()
-    u = model.ln_f.weight.detach().float() * (w[tok.index[token_a]] - w[tok.index[token_b]])
-    return u - u.mean()
+    w, g, centres = _final_read(chat)
+    u = g * (w[_token_id(chat, token_a)] - w[_token_id(chat, token_b)])
+    return u - u.mean() if centres else u
 
 
 def direction_logits(chat: Any, direction: torch.Tensor) -> torch.Tensor:
     """Logit-lens reading of a residual direction: W_U (g * centre(v)), one number per vocabulary word, the
-    change in logits (up to the positive factor 1 / sigma) that adding v makes through the direct path."""
+    change in logits (up to the positive factor 1 / sigma) that adding v makes through the direct path; for
+    SmolLM2 E (g * v), up to 1 / rms (``readout_direction``)."""
     model = chat.model
     if not isinstance(direction, torch.Tensor) or direction.shape != (model.cfg.d_model,):
         raise ValueError(f"direction must be a tensor of shape ({model.cfg.d_model},)")
+    w, g, centres = _final_read(chat)
     v = direction.detach().float()
-    return model.head.weight.detach().float() @ (model.ln_f.weight.detach().float() * (v - v.mean()))
+    return w @ (g * (v - v.mean() if centres else v))
 
 
 @torch.no_grad()
