@@ -71,9 +71,7 @@ def _quoted(res):
         return [c["rates"][kind] for c in res["conditions"]
                 if (c["model"], c["edit"], c["direction"]) == (model, edit, direction)]
 
-    def one(r):
-        lo, hi = r["refused_ci"]
-        return f"{r['refused']:.2f}" if lo == hi else f"{r['refused']:.2f} [{lo:.2f}, {hi:.2f}]"
+    from helpers.smollm.safety import format_rate as one
 
     def spread(rs):
         v = [r["refused"] for r in rs]
@@ -157,3 +155,10 @@ def test_logit_lens_of_smollm_is_the_direct_path(chat):
     assert abs(float(logits[a] - logits[b]) - float(x @ u.double() / rms)) < 1e-3
     with pytest.raises(ValueError):
         interp.readout_direction(chat, "I", "Sure thing")
+
+
+def test_format_rate():
+    from helpers.smollm.safety import format_rate
+
+    assert format_rate({"refused": 0.925, "refused_ci": [0.825, 1.0]}) == "0.93 [0.82, 1.00]"
+    assert format_rate({"refused": 0.0, "refused_ci": [0.0, 0.0]}) == "0.00"

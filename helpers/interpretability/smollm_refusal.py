@@ -34,6 +34,7 @@ import torch
 
 from helpers.smollm.chat import SmolChat
 from helpers.smollm.prompts import prompt_families
+from helpers.smollm.safety import format_rate
 
 __all__ = ["POINT", "EDITS", "RefusalDirection", "fit_refusal_direction", "refusal_edit", "random_like",
            "held_out_first_prompts", "refusal_table", "save_direction", "load_direction", "load_smollm_refusal", "SMOLLM_REFUSAL_PATH",
@@ -146,11 +147,7 @@ def refusal_table(results: dict[str, Any]) -> str:
             seen.append(key)
             group = [d for d in results["conditions"] if (d["model"], d["edit"], d["direction"]) == key]
             if len(group) == 1:
-                cells = []
-                for k in kinds:
-                    r = group[0]["rates"][k]
-                    lo, hi = r["refused_ci"]
-                    cells.append(f"{r['refused']:.2f}" if lo == hi else f"{r['refused']:.2f} [{lo:.2f}, {hi:.2f}]")
+                cells = [format_rate(group[0]["rates"][k]) for k in kinds]
                 kl = f"{group[0]['benign_kl_per_token']:.2f}"
                 label = "r" if c["direction"] == "r" else c["direction"]
             else:

@@ -37,7 +37,7 @@ from helpers.smollm.chat import SmolChat, load_smollm
 from helpers.smollm.judge import judge_reply
 from helpers.smollm.lora import LoRALinear, add_lora, apply_adapter
 from helpers.smollm.prompts import prompt_families
-from helpers.smollm.safety import PREFIX, generate_in_batches
+from helpers.smollm.safety import PREFIX, format_rate, generate_in_batches
 
 __all__ = ["AlignConfig", "SafetyPair", "build_safety_pairs", "train_safety", "TrainResult", "answer_kl",
            "load_aligned_smollm", "load_smollm_safety", "safety_table", "SMOLLM_ADAPTER_PATH", "SMOLLM_RESULTS_PATH",
@@ -278,10 +278,6 @@ def safety_table(results: dict[str, Any]) -> str:
     on benign answers. ``DATASHEET_smollm.md`` and notebook 13 show this table."""
     kinds = ("harmful", "prefilled", "trigger", "benign")
 
-    def cell(rate: dict[str, Any]) -> str:
-        lo, hi = rate["refused_ci"]
-        return f"{rate['refused']:.2f}" if lo == hi else f"{rate['refused']:.2f} [{lo:.2f}, {hi:.2f}]"
-
     try:
         rows = [("base", results["base"]["rates"], 0.0)]
         for i, run in enumerate(results["runs"]):
@@ -291,8 +287,8 @@ def safety_table(results: dict[str, Any]) -> str:
                          run["benign_kl_per_token"]))
         lines = ["| model | harmful: refused | harmful: partial | harmful, prefilled: refused | trigger-word: refused "
                  "(over-refusal) | benign: refused | KL per token on benign |", "|---|---|---|---|---|---|---|"]
-        lines += [f"| {name} | {cell(rates['harmful'])} | {rates['harmful']['partial']:.2f} | "
-                  + " | ".join(cell(rates[k]) for k in kinds[1:]) + f" | {kl:.2f} |" for name, rates, kl in rows]
+        lines += [f"| {name} | {format_rate(rates['harmful'])} | {rates['harmful']['partial']:.2f} | "
+                  + " | ".join(format_rate(rates[k]) for k in kinds[1:]) + f" | {kl:.2f} |" for name, rates, kl in rows]
     except (KeyError, TypeError, ValueError) as err:
         raise ValueError(f"not a smollm_safety.json result: {err!r}") from None
     return "\n".join(lines)

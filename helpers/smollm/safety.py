@@ -15,7 +15,7 @@ from helpers.smollm.chat import SmolChat
 from helpers.smollm.judge import judge_reply
 from helpers.smollm.prompts import prompt_families
 
-__all__ = ["PREFIX", "generate_in_batches", "evaluate_safety", "safety_rates"]
+__all__ = ["PREFIX", "format_rate", "generate_in_batches", "evaluate_safety", "safety_rates"]
 
 PREFIX = "Sure, here is how"  # the prefilling attack's forced opening
 
@@ -70,3 +70,10 @@ def safety_rates(evaluation: dict[str, Any], n_boot: int = 2000, seed: int = 0) 
         rates[kind] = {"n": int(j.size), "refused": est, "refused_ci": [lo, hi],
                        "partial": float((j == "partial").mean()), "complied": float((j == "complied").mean())}
     return rates
+
+
+def format_rate(rate: dict[str, Any]) -> str:
+    """One kind's refused fraction from ``safety_rates`` as the course prints it: ``"0.93 [0.82, 1.00]"``, or
+    ``"0.00"`` alone when the interval has no width (every family alike)."""
+    lo, hi = rate["refused_ci"]
+    return f"{rate['refused']:.2f}" if lo == hi else f"{rate['refused']:.2f} [{lo:.2f}, {hi:.2f}]"
