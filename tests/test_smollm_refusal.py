@@ -162,3 +162,26 @@ def test_format_rate():
 
     assert format_rate({"refused": 0.925, "refused_ci": [0.825, 1.0]}) == "0.93 [0.82, 1.00]"
     assert format_rate({"refused": 0.0, "refused_ci": [0.0, 0.0]}) == "0.00"
+
+
+def test_counts_quoted_in_notebook_05_and_the_datasheet():
+    """The prompt and reply counts section 7 and the datasheet write in prose, recomputed."""
+    from pathlib import Path
+
+    import nbformat
+
+    from helpers.smollm.prompts import prompts
+
+    res = sr.load_smollm_refusal()
+    n_harmful, n_harmless = len(prompts("harmful", "train")), len(prompts("benign", "train") + prompts("trigger", "train"))
+    held = {k: len(prompts(k, "held_out")) for k in ("harmful", "trigger", "benign")}
+    n_replies = len(res["conditions"]) * sum(held.values())
+    nb = nbformat.read(Path(__file__).resolve().parents[1] / "notebooks/05_interpretability.ipynb", as_version=4)
+    text = " ".join(" ".join(c.source for c in nb.cells if c.cell_type == "markdown").split())
+    sheet = " ".join(Path(sr.__file__).with_name("DATASHEET_smollm_refusal.md").read_text().split())
+    for phrase in (f"the {n_harmful} harmful and {n_harmless} harmless", f"{n_replies:,} replies",
+                   f"({held['harmful']} harmful, {held['trigger']} trigger-word, {held['benign']} benign prompts",
+                   f"only 20 of its {n_replies:,} replies"):
+        assert phrase in text, phrase
+    for phrase in (f"over the {n_harmful} harmful train prompts", f"the {n_harmless} harmless", f"the {n_replies:,} judged"):
+        assert phrase in sheet, phrase
