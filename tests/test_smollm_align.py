@@ -245,3 +245,25 @@ def test_datasheet_numbers_are_the_shipped_ones():
               f"({span([r['nll'][0] for r in ours], '.1f')} at the first step; plain DPO ends at {plain['nll'][-1]:.2f})"]
     missing = [q for q in quoted if q not in sheet]
     assert not missing, missing
+
+
+def test_counts_quoted_in_notebook_13_section_5():
+    """The family counts, LoRA settings and build time section 5 writes in prose, recomputed."""
+    from pathlib import Path
+
+    import nbformat
+
+    from helpers.smollm.prompts import prompt_families
+
+    fams = {(k, s): len(prompt_families(k, s)) for k in ("harmful", "trigger", "benign") for s in ("train", "held_out")}
+    cfg, res = AlignConfig(), _shipped()
+    nb = nbformat.read(Path(__file__).resolve().parents[1] / "notebooks/13_capstone_rlhf.ipynb", as_version=4)
+    text = " ".join(" ".join(c.source for c in nb.cells if c.cell_type == "markdown").split())
+    phrases = [f"{fams['harmful', 'train']} harmful, {fams['trigger', 'train']} trigger-word and "
+               f"{fams['benign', 'train']} benign families to train on, and {fams['harmful', 'held_out']}, "
+               f"{fams['trigger', 'held_out']} and {fams['benign', 'held_out']} *held-out* families",
+               f"with $r = {cfg.rank}$", f"blocks {cfg.first_layer} to 29", f"{round(res['seconds'] / 60)} minutes",
+               f"in {fams['harmful', 'held_out']} / {fams['trigger', 'held_out']} / {fams['benign', 'held_out']}"
+               " course-written families"]
+    missing = [p for p in phrases if p not in text]
+    assert not missing, missing
