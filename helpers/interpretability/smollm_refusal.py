@@ -57,11 +57,11 @@ class RefusalDirection:
 @torch.no_grad()
 def _mean_states(chat: SmolChat, texts: Sequence[str], batch: int = 16) -> torch.Tensor:
     """Mean over ``texts`` of the stream at every point, last template token: ``(n_layers + 1, d_model)``."""
-    total = None
+    if not texts:
+        raise ValueError("no prompts to average")
+    total = torch.zeros(chat.n_layers + 1, chat.d_model)
     for i in range(0, len(texts), batch):
-        s = chat.hidden_states(list(texts[i:i + batch])).sum(0)
-        total = s if total is None else total + s
-    assert total is not None
+        total += chat.hidden_states(list(texts[i:i + batch])).sum(0)
     return total / len(texts)
 
 
@@ -72,6 +72,7 @@ def fit_refusal_direction(chat: SmolChat, point: int = POINT, split: str = "trai
     every point (module docstring)."""
     if not 0 <= point <= chat.n_layers:
         raise ValueError(f"point must be in 0..{chat.n_layers}, got {point}")
+
     def pick(kinds: Sequence[str]) -> list[str]:
         return [p for k in kinds for f in prompt_families(k, split) for p in f.prompts[:per_family]]
 
@@ -103,6 +104,7 @@ def refusal_edit(chat: SmolChat, fitted: RefusalDirection, edit: str,
 
 
 def save_direction(path: str | Path, fitted: RefusalDirection) -> None:
+    """Write ``fitted`` as an npz file (``direction``, ``references``, ``point``; ``load_direction`` reads it)."""
     np.savez(Path(path), direction=fitted.direction.numpy(), references=fitted.references.numpy(),
              point=np.array(fitted.point))
 
