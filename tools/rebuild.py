@@ -69,6 +69,11 @@ ARTEFACTS = (
              "helpers/interpretability/DATASHEET_smollm_refusal.md", needs=("smollm-safety",)),
 )
 BY_NAME = {a.name: a for a in ARTEFACTS}
+# SmolLM2 outputs compared by behaviour: output -> the results file whose held-out judgements stand for it (the
+# adapter's weights and the digests follow the replies; the refusal direction, a mean of streams, is an array).
+_SAFETY, _REFUSAL = "helpers/rlhf/smollm_safety.json", "helpers/interpretability/smollm_refusal.json"
+JUDGED = {path: _SAFETY for path in BY_NAME["smollm-safety"].outputs} | {
+    _REFUSAL: _REFUSAL, "helpers/interpretability/smollm_refusal_shingles.txt": _REFUSAL}
 
 # Made in a scratch venv with a reference library (tests/reference/README.md); listed, never run from here.
 REFERENCE = "tests/reference/README.md"
@@ -180,10 +185,8 @@ def compare(path: str) -> tuple[bool, str]:
         return True, "byte-identical"
     if path == "helpers/tinylm/base.pt":
         return _compare_tinychat(old, new_path)
-    for name, results in (("smollm-safety", "helpers/rlhf/smollm_safety.json"),
-                          ("smollm-refusal", "helpers/interpretability/smollm_refusal.json")):
-        if path in BY_NAME[name].outputs and path != "helpers/interpretability/smollm_refusal_direction.npz":
-            return _compare_smollm_judgements(results)
+    if path in JUDGED:
+        return _compare_smollm_judgements(JUDGED[path])
     if path.endswith(".json") and path != "helpers/tinylm/vocab.json":
         ok, diff = _numbers_close(json.loads(new), json.loads(old))
         return ok, f"numbers within {ATOL:g} + {RTOL:g}·|value| (max difference {diff:.1e})" if ok else \

@@ -141,17 +141,15 @@ def refusal_table(results: dict[str, Any]) -> str:
     ``DATASHEET_smollm_refusal.md`` and notebook 05 show this table."""
     kinds = ("harmful", "trigger", "benign")
     try:
-        rows, seen = [], []
+        groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}  # in file order
         for c in results["conditions"]:
-            key = (c["model"], c["edit"], c["direction"])
-            if key in seen:
-                continue
-            seen.append(key)
-            group = [d for d in results["conditions"] if (d["model"], d["edit"], d["direction"]) == key]
+            groups.setdefault((c["model"], c["edit"], c["direction"]), []).append(c)
+        rows = []
+        for (model, edit, direction), group in groups.items():
             if len(group) == 1:
                 cells = [format_rate(group[0]["rates"][k]) for k in kinds]
                 kl = f"{group[0]['benign_kl_per_token']:.2f}"
-                label = "r" if c["direction"] == "r" else c["direction"]
+                label = direction
             else:
                 cells = []
                 for k in kinds:
@@ -159,9 +157,9 @@ def refusal_table(results: dict[str, Any]) -> str:
                     cells.append(f"{np.mean(v):.2f} ({min(v):.2f}–{max(v):.2f})")
                 kls = [d["benign_kl_per_token"] for d in group]
                 kl = f"{np.mean(kls):.2f} ({min(kls):.2f}–{max(kls):.2f})"
-                label = f"{c['direction']}, {len(group)} seeds"
-            edit = "none" if c["edit"] == "none" else f"{c['edit']} {label}"
-            rows.append(f"| {c['model']} | {edit} | " + " | ".join(cells) + f" | {kl} |")
+                label = f"{direction}, {len(group)} seeds"
+            shown = "none" if edit == "none" else f"{edit} {label}"
+            rows.append(f"| {model} | {shown} | " + " | ".join(cells) + f" | {kl} |")
     except (KeyError, TypeError, ValueError) as err:
         raise ValueError(f"not a smollm_refusal.json result: {err!r}") from None
     head = ["| model | edit | harmful: refused | trigger-word: refused | benign: refused | KL per token on benign |",
